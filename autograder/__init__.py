@@ -1,0 +1,1 @@
+"""The instructor side of nnopt: hidden-test modules, references, and the grading pipeline."""

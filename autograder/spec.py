@@ -1,0 +1,199 @@
+"""How an assignment describes its graded exercises, once, for every consumer.
+
+An assignment module in ``autograder/assignments/`` builds one :class:`Assignment`. Three
+things read it:
+
+* the hidden-test cells of the source notebook call ``ASSIGNMENT.check("name", fn)`` inside
+  nbgrader's kernel (plain ``nbgrader autograde`` works on this course);
+* the verifier (``autograder.verifier``) sends the cases to a sandboxed process that runs only
+  the learner's solution cells and the public ``drivers``, and compares the plain results with
+  the reference in the grader's own process;
+* the tests (mutants must fail, the solution must pass).
+
+The comparison is one function, :func:`compare_plain`, plus per-exercise ``explain`` hooks that
+turn a mismatch into a hint in the learner's terms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Any, Callable
+
+import numpy as np
+
+from .drivers import DRIVERS
+from .plain import NotPlain, is_number, pack, unpack
+
+__all__ = ["Exercise", "Assignment", "compare_plain", "rel_error", "HiddenTestFailure"]
+
+
+class HiddenTestFailure(AssertionError):
+    """Raised in the kernel by a failing hidden test; its message is shown in feedback."""
+
+
+def rel_error(x, y) -> float:
+    """Max elementwise relative error, max|x−y| / max(1e-8, |x|+|y|) (the cs231n convention)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y)), initial=0.0))
+
+
+def compare_plain(expected, actual, rtol: float = 1e-6, where: str = "result") -> list[str]:
+    """Compare two plain values; return a list of problems (empty means equal within rtol).
+
+    Arrays must match in type, shape and float64 dtype and be finite where the expected value
+    is; numbers must be real numbers (not bools); structures must have the same keys/lengths.
+    """
+    if isinstance(expected, np.ndarray):
+        if type(actual) is not np.ndarray:
+            return [f"{where} should be a NumPy array of shape {expected.shape}, got {type(actual).__name__}"]
+        if actual.shape != expected.shape:
+            return [f"{where} has shape {actual.shape}, expected {expected.shape}"]
+        if expected.dtype.kind == "f" and actual.dtype != np.float64:
+            return [f"{where} has dtype {actual.dtype}, expected float64"]
+        if np.all(np.isfinite(expected)) and not np.all(np.isfinite(actual)):
+            return [f"{where} contains NaN or inf"]
+        err = rel_error(expected, actual)
+        return [] if err <= rtol else [f"{where} differs from the expected value (relative error {err:.2e})"]
+    if is_number(expected):
+        if not is_number(actual):
+            return [f"{where} should be a number, got {type(actual).__name__}"]
+        if math.isfinite(expected) and not math.isfinite(actual):
+            return [f"{where} is {actual}, expected a finite number"]
+        err = rel_error(expected, actual)
+        return [] if err <= rtol else [f"{where} is {actual:.6g}, expected {expected:.6g} (relative error {err:.2e})"]
+    if isinstance(expected, dict):
+        if type(actual) is not dict:
+            return [f"{where} should be a dict, got {type(actual).__name__}"]
+        problems = [f"{where} is missing {k!r}" for k in expected if k not in actual]
+        for k in expected:
+            if k in actual:
+                problems += compare_plain(expected[k], actual[k], rtol, f"{where}[{k!r}]")
+        return problems
+    if isinstance(expected, list):
+        if type(actual) is not list:
+            return [f"{where} should be a sequence of {len(expected)}, got {type(actual).__name__}"]
+        if len(actual) != len(expected):
+            return [f"{where} has {len(actual)} items, expected {len(expected)}"]
+        problems = []
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            problems += compare_plain(e, a, rtol, f"{where}[{i}]")
+        return problems
+    if type(actual) is not type(expected) or actual != expected:
+        return [f"{where} is {actual!r:.60}, expected {expected!r:.60}"]
+    return []
+
+
+def _readable(problem: str) -> str:
+    """Turn ``['steps'][2]['config']['velocity'] differs`` into ``config['velocity'] after step 3 differs``."""
+    m = re.match(r"\['steps'\]\[(\d+)\]\['(\w+)'\](.*?)( (?:is|has|differs|should|contains).*)$", problem)
+    if m:
+        step, key, rest, tail = m.groups()
+        return f"{key}{rest} after step {int(step) + 1}{tail}"
+    m = re.match(r"\['result'\](.*?)( (?:is|has|differs|should|contains).*)$", problem)
+    if m:
+        rest, tail = m.groups()
+        return f"the returned value{rest}{tail}"
+    return problem
+
+
+@dataclasses.dataclass(frozen=True)
+class Exercise:
+    """One graded function.
+
+    name: the function the learner writes (``sgd_momentum``).
+    grade_id: nbgrader ``grade_id`` of the test cell whose points this exercise decides.
+    points: that cell's points.
+    driver: key of ``autograder.drivers.DRIVERS`` used to call the function on a case.
+    make_cases: rng -> list of plain cases (several shapes, several steps, missing config...).
+    reference: case -> the plain result a correct function gives through ``driver``
+        (computed by an independent implementation, in the grader's process).
+    compare: (case, expected, actual) -> problems; default ``compare_plain`` on the driver output.
+    explain: (case, expected, actual) -> a hint naming a likely mistake, or None.
+    """
+
+    name: str
+    grade_id: str
+    points: float
+    driver: str
+    make_cases: Callable[[np.random.Generator], list]
+    reference: Callable[[Any], Any]
+    rtol: float = 1e-6
+    explain: Callable[[Any, Any, Any], str | None] | None = None
+    describe: Callable[[Any], str] | None = None
+
+    def judge(self, case, actual) -> list[str]:
+        """Problems with ``actual`` (the driver's plain output) on ``case``; empty means pass."""
+        expected = self.reference(case)
+        what = self.describe(case) if self.describe else "a test case"
+        if not isinstance(actual, dict):
+            return [f"on {what}: the grader got no result"]
+        problems = []
+        if actual.get("mutated"):
+            problems.append(f"on {what}: {self.name} modified its input ({', '.join(actual['mutated'])}); "
+                            "work on copies instead of changing arrays in place")
+        steps = actual.get("steps", [actual])
+        for i, step in enumerate(steps):
+            if isinstance(step, dict) and "error" in step:
+                where = f" at step {i + 1}" if "steps" in actual else ""
+                problems.append(f"on {what}{where}: {self.name} raised or returned something unusable: {step['error']}")
+                return problems
+        exp = {k: v for k, v in expected.items() if k != "mutated"}
+        act = {k: v for k, v in actual.items() if k != "mutated"}
+        diff = [_readable(d) for d in compare_plain(exp, act, self.rtol, where="")]
+        if diff:
+            hint = self.explain(case, expected, actual) if self.explain else None
+            problems.append(f"on {what}: " + "; ".join(diff[:3]) + (f". Hint: {hint}" if hint else ""))
+        return problems
+
+    def run(self, fn, case):
+        """Call ``fn`` on ``case`` through the driver and return a plain copy of the result.
+
+        The result goes through ``pack``/``unpack`` exactly as it does across the sandbox, so an
+        object that only pretends to be an array is refused here too.
+        """
+        raw = DRIVERS[self.driver](fn, case)
+        try:
+            return unpack(pack(raw))
+        except NotPlain as exc:
+            return {"error": str(exc), "error_type": "NotPlain", "mutated": []}
+
+
+@dataclasses.dataclass(frozen=True)
+class Assignment:
+    """All graded exercises of one notebook."""
+
+    id: str
+    notebook: str
+    exercises: tuple[Exercise, ...]
+    kernel_seed: int = 20261121
+
+    def exercise(self, name: str) -> Exercise:
+        for ex in self.exercises:
+            if ex.name == name:
+                return ex
+        raise KeyError(f"{self.id} has no graded exercise {name!r}")
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(ex.points for ex in self.exercises))
+
+    def check(self, name: str, fn, seed: int | None = None) -> None:
+        """The hidden test, as called from a notebook cell: raise if ``fn`` is wrong anywhere."""
+        if not callable(fn):
+            raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})")
+        ex = self.exercise(name)
+        rng = np.random.default_rng(self.kernel_seed if seed is None else seed)
+        problems = []
+        for case in ex.make_cases(rng):
+            actual = ex.run(fn, case)
+            steps = actual.get("steps", [actual]) if isinstance(actual, dict) else []
+            if any(isinstance(s, dict) and s.get("error_type") == "NotImplementedError" for s in steps):
+                raise NotImplementedError(f"{name} is not implemented yet")
+            problems += ex.judge(case, actual)
+            if len(problems) >= 3:
+                break
+        if problems:
+            raise HiddenTestFailure(f"{name} failed the hidden tests:\n- " + "\n- ".join(problems))
+        print(f"{name}: hidden tests passed")
