@@ -1,0 +1,644 @@
+"""A small NumPy multilayer perceptron, plain SGD and a training loop that records diagnostics.
+
+Conventions (as in the course): float64; a weight matrix ``W`` has shape ``(fan_in, fan_out)`` and an
+affine layer computes ``x @ W + b`` with ``x`` of shape ``(N, fan_in)``.
+
+Every layer has the same interface: ``forward(...) -> (out, cache)`` and
+``backward(dout, cache) -> grads``. Every update rule has the interface
+``next_w, config = rule(w, dw, config=None)``; only plain ``sgd`` lives here, the other rules are
+the learner's exercises and are passed in (to :func:`train`) as arguments. Initializers
+(``init(fan_in, fan_out, rng) -> W``) and normalization layers are passed to :class:`MLP` the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import as_rng, minibatches
+
+__all__ = [
+    "affine_forward",
+    "affine_backward",
+    "relu_forward",
+    "relu_backward",
+    "tanh_forward",
+    "tanh_backward",
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "softmax_cross_entropy",
+    "sgd",
+    "gaussian_init",
+    "MLP",
+    "History",
+    "train",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Layers
+
+
+def _as_float_array(name, x, ndim=None):
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name}: expected a numeric array, got {type(x).__name__}") from exc
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {arr.shape}")
+    return arr
+
+
+def _check_same_shape(name, arr, shape, what):
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)} ({what}), got {arr.shape}")
+
+
+def affine_forward(x, W, b):
+    """Affine layer ``x @ W + b``.
+
+    Args:
+        x: array of shape (N, fan_in)
+        W: array of shape (fan_in, fan_out)
+        b: array of shape (fan_out,)
+
+    Returns:
+        out: array of shape (N, fan_out)
+        cache: (x, W) for the backward pass
+    """
+    x = _as_float_array("x", x, ndim=2)
+    W = _as_float_array("W", W, ndim=2)
+    b = _as_float_array("b", b, ndim=1)
+    if x.shape[1] != W.shape[0]:
+        raise ValueError(f"x: expected shape (N, {W.shape[0]}) to match W of shape {W.shape}, got {x.shape}")
+    _check_same_shape("b", b, (W.shape[1],), "fan_out of W")
+    return x @ W + b, (x, W)
+
+
+def affine_backward(dout, cache):
+    """Backward pass of :func:`affine_forward`.
+
+    Args:
+        dout: array of shape (N, fan_out), upstream gradient
+        cache: from ``affine_forward``
+
+    Returns:
+        dx: array of shape (N, fan_in); dW: (fan_in, fan_out); db: (fan_out,)
+    """
+    x, W = cache
+    dout = _as_float_array("dout", dout)
+    _check_same_shape("dout", dout, (x.shape[0], W.shape[1]), "the layer's output")
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+
+def relu_forward(x):
+    """ReLU ``max(0, x)``; returns ``(out, cache)``, both of the shape of ``x``."""
+    x = _as_float_array("x", x)
+    return np.maximum(x, 0.0), x
+
+
+def relu_backward(dout, cache):
+    """Backward pass of :func:`relu_forward` (gradient 0 at x = 0); returns ``dx``."""
+    x = cache
+    dout = _as_float_array("dout", dout)
+    _check_same_shape("dout", dout, x.shape, "the layer's output")
+    return dout * (x > 0)
+
+
+def tanh_forward(x):
+    """Hyperbolic tangent; returns ``(out, cache)``."""
+    out = np.tanh(_as_float_array("x", x))
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    """Backward pass of :func:`tanh_forward`: ``dout * (1 - tanh(x)^2)``; returns ``dx``."""
+    out = cache
+    dout = _as_float_array("dout", dout)
+    _check_same_shape("dout", dout, out.shape, "the layer's output")
+    return dout * (1.0 - out**2)
+
+
+def sigmoid_forward(x):
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, without overflow for large ``|x|``; returns ``(out, cache)``."""
+    x = _as_float_array("x", x)
+    e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
+    out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out, out
+
+
+def sigmoid_backward(dout, cache):
+    """Backward pass of :func:`sigmoid_forward`: ``dout * s * (1 - s)``; returns ``dx``."""
+    out = cache
+    dout = _as_float_array("dout", dout)
+    _check_same_shape("dout", dout, out.shape, "the layer's output")
+    return dout * out * (1.0 - out)
+
+
+def softmax_cross_entropy(scores, y):
+    """Softmax cross-entropy loss, averaged over the batch, and its gradient.
+
+    Args:
+        scores: array of shape (N, C), unnormalized class scores
+        y: int array of shape (N,), labels in 0..C-1
+
+    Returns:
+        loss: float, ``mean_i -log softmax(scores_i)[y_i]`` (computed stably)
+        dscores: array of shape (N, C), gradient of ``loss`` with respect to ``scores``
+    """
+    scores = _as_float_array("scores", scores, ndim=2)
+    N, C = scores.shape
+    y = _check_labels(y, N, C)
+    shifted = scores - scores.max(axis=1, keepdims=True)  # exp never overflows
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(N)
+    loss = -log_probs[rows, y].mean()
+    dscores = np.exp(log_probs)
+    dscores[rows, y] -= 1.0
+    return float(loss), dscores / N
+
+
+def _check_labels(y, N, C):
+    y = np.asarray(y)
+    if y.shape != (N,):
+        raise ValueError(f"y: expected shape ({N},) (one label per row of scores), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"y: expected integer class labels, got dtype {y.dtype}")
+    if N and (y.min() < 0 or y.max() >= C):
+        raise ValueError(f"y: labels must be in 0..{C - 1} for {C} classes, got range {y.min()}..{y.max()}")
+    return y
+
+
+# ----------------------------------------------------------------------------------------------
+# Plain SGD (the baseline) and a baseline initializer
+
+
+def sgd(w, dw, config=None):
+    """Vanilla stochastic gradient descent: ``next_w = w - learning_rate * dw``.
+
+    Args:
+        w: array, the current parameter (not modified)
+        dw: array of the same shape, the gradient
+        config: dict; ``learning_rate`` (default 1e-2) is set into it when absent
+
+    Returns:
+        (next_w, config)
+    """
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    lr = config["learning_rate"]
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0:
+        raise ValueError(f"learning_rate: expected a number >= 0, got {lr!r}")
+    w = np.asarray(w, dtype=np.float64)
+    dw = np.asarray(dw, dtype=np.float64)
+    _check_same_shape("dw", dw, w.shape, "the shape of w")
+    return w - lr * dw, config
+
+
+def gaussian_init(scale=1e-2):
+    """Return ``init(fan_in, fan_out, rng) -> W``, with W's entries ``scale * N(0, 1)``.
+
+    A fixed-scale baseline: it ignores the layer's width (compare the scaled initializers of
+    notebook 05).
+    """
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not scale >= 0:
+        raise ValueError(f"scale: expected a number >= 0, got {scale!r}")
+    scale = float(scale)
+
+    def init(fan_in, fan_out, rng):
+        return scale * as_rng(rng).standard_normal((fan_in, fan_out))
+
+    init.__name__ = f"gaussian_init({scale:g})"
+    init.__qualname__ = init.__name__
+    return init
+
+
+# ----------------------------------------------------------------------------------------------
+# The network
+
+_ACTIVATIONS = {
+    "relu": (relu_forward, relu_backward),
+    "tanh": (tanh_forward, tanh_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+}
+
+
+def _norm_pair(norm):
+    """Turn ``norm`` into ``(norm_forward, norm_backward)``."""
+    if isinstance(norm, (tuple, list)) and len(norm) == 2:
+        forward, backward = norm
+    elif isinstance(norm, Mapping):
+        forward, backward = norm.get("forward"), norm.get("backward")
+    elif hasattr(norm, "forward") and hasattr(norm, "backward"):
+        forward, backward = norm.forward, norm.backward
+    elif hasattr(norm, "norm_forward") and hasattr(norm, "norm_backward"):
+        forward, backward = norm.norm_forward, norm.norm_backward
+    else:
+        forward = backward = None
+    if not (callable(forward) and callable(backward)):
+        raise TypeError(
+            "norm: expected a pair (norm_forward, norm_backward), e.g. "
+            "(batchnorm_forward, batchnorm_backward), or an object with .forward and .backward; "
+            f"got {norm!r}"
+        )
+    return forward, backward
+
+
+class MLP:
+    """A fully connected network: ``[affine -> (norm) -> activation] x (L-1) -> affine -> scores``.
+
+    Args:
+        layer_sizes: e.g. ``[64, 100, 100, 10]``: input size, hidden sizes, number of classes.
+        activation: ``'relu'``, ``'tanh'`` or ``'sigmoid'``, for every hidden layer.
+        init: ``init(fan_in, fan_out, rng) -> W`` of shape (fan_in, fan_out); default
+            ``gaussian_init(weight_scale)``. Biases start at zero.
+        norm: optional normalization layer applied after each hidden affine layer and before its
+            activation, with the batch-norm interface of notebook 06: a pair
+            ``(norm_forward, norm_backward)`` (or an object with ``.forward``/``.backward``) where
+            ``norm_forward(x, gamma, beta, bn_param) -> (out, cache)`` and
+            ``norm_backward(dout, cache) -> (dx, dgamma, dbeta)``. Adds parameters ``gamma{i}``
+            (ones) and ``beta{i}`` (zeros) and a dict ``bn_params[i-1]`` per hidden layer, whose
+            ``'mode'`` is set to ``'train'`` or ``'eval'`` on each forward pass (the norm layer
+            keeps its running statistics in it).
+        rng: ``np.random.Generator`` or int seed for the initial weights (None = seed 0).
+        weight_scale: std of the default initializer (1e-2 when None); give this or ``init``.
+        reg: L2 penalty ``0.5 * reg * sum(W**2)`` added to the loss for every weight matrix.
+
+    Attributes:
+        params: dict ``'W1', 'b1', ['gamma1', 'beta1'], 'W2', ...`` of float64 arrays.
+        pre_activations, activations: lists, one (N, width) array per hidden layer, from the most
+            recent forward pass: the input of the nonlinearity (after the norm layer, if any) and
+            its output. ``affine_outputs`` holds the hidden affine outputs before the norm layer.
+    """
+
+    def __init__(self, layer_sizes, activation="relu", init=None, norm=None, rng=None, weight_scale=None, reg=0.0):
+        sizes = list(layer_sizes)
+        if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+            raise ValueError(
+                f"layer_sizes: expected at least two positive ints [input, ..., classes], got {layer_sizes!r}"
+            )
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation: expected one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+        if init is not None and weight_scale is not None:
+            raise ValueError("give either init or weight_scale, not both (weight_scale sets the default init)")
+        if init is None:
+            init = gaussian_init(1e-2 if weight_scale is None else weight_scale)
+        elif not callable(init):
+            raise TypeError(f"init: expected a function init(fan_in, fan_out, rng) -> W, got {init!r}")
+        if isinstance(reg, bool) or not isinstance(reg, numbers.Real) or not reg >= 0:
+            raise ValueError(f"reg: expected a number >= 0, got {reg!r}")
+
+        self.layer_sizes = [int(s) for s in sizes]
+        self.num_layers = len(sizes) - 1  # number of affine layers
+        self.activation = activation
+        self.init = init
+        self.reg = float(reg)
+        self._act_forward, self._act_backward = _ACTIVATIONS[activation]
+        self.norm = norm
+        self._norm = None if norm is None else _norm_pair(norm)
+
+        rng = as_rng(rng)
+        self.params = {}
+        for i in range(1, self.num_layers + 1):
+            fan_in, fan_out = self.layer_sizes[i - 1], self.layer_sizes[i]
+            W = init(fan_in, fan_out, rng)
+            W = np.asarray(W)
+            name = getattr(init, "__name__", "init")
+            if W.shape != (fan_in, fan_out):
+                raise ValueError(
+                    f"init: {name}({fan_in}, {fan_out}, rng) returned shape {W.shape}; "
+                    f"expected (fan_in, fan_out) = ({fan_in}, {fan_out})"
+                )
+            self.params[f"W{i}"] = np.array(W, dtype=np.float64)
+            self.params[f"b{i}"] = np.zeros(fan_out)
+            if self._norm is not None and i < self.num_layers:
+                self.params[f"gamma{i}"] = np.ones(fan_out)
+                self.params[f"beta{i}"] = np.zeros(fan_out)
+        self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)] if self._norm else []
+        self.affine_outputs = []
+        self.pre_activations = []
+        self.activations = []
+
+    def __repr__(self):
+        norm = "" if self._norm is None else f", norm={getattr(self._norm[0], '__name__', 'norm')}"
+        return f"MLP({self.layer_sizes}, activation={self.activation!r}{norm})"
+
+    def forward(self, X, mode="train"):
+        """Forward pass.
+
+        Args:
+            X: array of shape (N, layer_sizes[0])
+            mode: ``'train'`` or ``'eval'`` (passed to the norm layer; no effect without one)
+
+        Returns:
+            scores: array of shape (N, layer_sizes[-1])
+            cache: list of per-layer caches for :meth:`backward`
+        Also records ``affine_outputs``, ``pre_activations`` and ``activations`` for each hidden layer.
+        """
+        if mode not in ("train", "eval"):
+            raise ValueError(f"mode: expected 'train' or 'eval', got {mode!r}")
+        X = _as_float_array("X", X, ndim=2)
+        if X.shape[1] != self.layer_sizes[0]:
+            raise ValueError(f"X: expected shape (N, {self.layer_sizes[0]}), got {X.shape}")
+        caches = []
+        affine_outputs, pre_activations, activations = [], [], []
+        h = X
+        for i in range(1, self.num_layers):
+            a, affine_cache = affine_forward(h, self.params[f"W{i}"], self.params[f"b{i}"])
+            affine_outputs.append(a)
+            norm_cache = None
+            if self._norm is not None:
+                bn_param = self.bn_params[i - 1]
+                bn_param["mode"] = mode
+                a, norm_cache = self._norm[0](a, self.params[f"gamma{i}"], self.params[f"beta{i}"], bn_param)
+                a = np.asarray(a, dtype=np.float64)
+                if a.shape != affine_outputs[-1].shape:
+                    raise ValueError(
+                        f"norm_forward returned shape {a.shape} at hidden layer {i}; expected {affine_outputs[-1].shape}"
+                    )
+            pre_activations.append(a)
+            h, act_cache = self._act_forward(a)
+            activations.append(h)
+            caches.append((affine_cache, norm_cache, act_cache))
+        scores, affine_cache = affine_forward(h, self.params[f"W{self.num_layers}"], self.params[f"b{self.num_layers}"])
+        caches.append((affine_cache, None, None))
+        self.affine_outputs, self.pre_activations, self.activations = affine_outputs, pre_activations, activations
+        return scores, caches
+
+    def backward(self, dscores, cache):
+        """Backward pass from ``dscores`` (N, C); returns ``grads``, a dict with the keys of ``params``.
+
+        Does not include the L2 penalty (``loss`` adds it).
+        """
+        grads = {}
+        L = self.num_layers
+        dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, cache[L - 1][0])
+        for i in range(L - 1, 0, -1):
+            affine_cache, norm_cache, act_cache = cache[i - 1]
+            da = self._act_backward(dh, act_cache)
+            if self._norm is not None:
+                da, grads[f"gamma{i}"], grads[f"beta{i}"] = self._norm[1](da, norm_cache)
+            dh, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(da, affine_cache)
+        return {name: np.asarray(grads[name], dtype=np.float64) for name in self.params}
+
+    def loss(self, X, y):
+        """Mean softmax cross-entropy (+ L2 penalty) on ``(X, y)`` in train mode.
+
+        Args:
+            X: array of shape (N, layer_sizes[0]); y: int array of shape (N,)
+
+        Returns:
+            loss: float; grads: dict with the same keys and shapes as ``params``
+        """
+        scores, cache = self.forward(X, mode="train")
+        loss, dscores = softmax_cross_entropy(scores, y)
+        grads = self.backward(dscores, cache)
+        if self.reg:
+            for i in range(1, self.num_layers + 1):
+                W = self.params[f"W{i}"]
+                loss += 0.5 * self.reg * float(np.sum(W * W))
+                grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
+        return loss, grads
+
+    def scores(self, X):
+        """Class scores in eval mode, shape (N, C)."""
+        return self.forward(X, mode="eval")[0]
+
+    def predict(self, X):
+        """Predicted classes (eval mode), int64 array of shape (N,)."""
+        return np.argmax(self.scores(X), axis=1).astype(np.int64)
+
+    def accuracy(self, X, y):
+        """Fraction of ``X``'s rows classified as ``y`` (eval mode)."""
+        pred = self.predict(X)
+        y = np.asarray(y)
+        if y.shape != pred.shape:
+            raise ValueError(f"y: expected shape {pred.shape} (one label per row of X), got {y.shape}")
+        return float(np.mean(pred == y))
+
+
+# ----------------------------------------------------------------------------------------------
+# Training
+
+
+@dataclass(repr=False, eq=False)
+class History:
+    """What :func:`train` recorded.
+
+    Attributes:
+        loss_history: (num_iterations,) minibatch loss at every iteration (NaN where it diverged).
+        epochs: (num_epochs_done + 1,) epoch indices 0, 1, ... of the accuracy records (0 = before training).
+        train_acc_history, val_acc_history, val_loss_history: one value per entry of ``epochs``
+            (the val lists are empty without validation data). Accuracies are computed in eval mode.
+        stats_iterations: (R,) iterations at which layer statistics were recorded.
+        activation_mean, activation_std: (R, num_hidden) statistics of each hidden layer's output.
+        grad_std: (R, num_layers) std of each weight matrix's gradient ``dW{i}``.
+        update_ratio: (R, num_layers) ``||W_new - W_old|| / ||W_old||`` of each weight matrix
+            (inf or NaN when ``W_old`` is all zeros).
+        weight_names: ``['W1', ..., 'WL']``, the columns of ``grad_std`` and ``update_ratio``.
+        diverged: True if the loss, or a parameter after an update, became NaN or infinite;
+            training stopped there and ``loss_history`` ends with NaN.
+        diverged_at: the index of that NaN in ``loss_history``, else None.
+    """
+
+    loss_history: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    epochs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    train_acc_history: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    val_acc_history: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    val_loss_history: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    stats_iterations: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    activation_mean: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    activation_std: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    grad_std: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    update_ratio: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    weight_names: list = field(default_factory=list)
+    diverged: bool = False
+    diverged_at: int | None = None
+
+    @property
+    def num_iterations(self):
+        """Number of iterations run."""
+        return len(self.loss_history)
+
+    @property
+    def final_loss(self):
+        """Last recorded minibatch loss (NaN if none)."""
+        return float(self.loss_history[-1]) if len(self.loss_history) else float("nan")
+
+    def __repr__(self):
+        parts = [f"epochs={max(len(self.epochs) - 1, 0)}", f"iterations={self.num_iterations}"]
+        if self.diverged:
+            parts.append(f"DIVERGED at iteration {self.diverged_at}")
+        else:
+            parts.append(f"final_loss={self.final_loss:.4g}")
+        if len(self.train_acc_history):
+            parts.append(f"train_acc={self.train_acc_history[-1]:.3f}")
+        if len(self.val_acc_history):
+            parts.append(f"val_acc={self.val_acc_history[-1]:.3f}")
+        return f"History({', '.join(parts)})"
+
+
+def _check_pos_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def train(
+    model,
+    X_train,
+    y_train,
+    update_rule,
+    config=None,
+    num_epochs=10,
+    batch_size=100,
+    rng=None,
+    X_val=None,
+    y_val=None,
+    record_every=1,
+    progress=False,
+):
+    """Train ``model`` with minibatches, updating every parameter with ``update_rule``.
+
+    Args:
+        model: an :class:`MLP` (anything with ``params``, ``loss(X, y)``, ``accuracy(X, y)`` and
+            per-layer ``activations``).
+        X_train: array of shape (N, D); y_train: int array of shape (N,)
+        update_rule: ``rule(w, dw, config) -> (next_w, config)``, e.g. ``sgd`` or your ``adam``.
+        config: hyperparameters for the rule, e.g. ``{'learning_rate': 1e-1}``. Each parameter
+            gets its own deep copy, so state such as a velocity is kept per parameter.
+        num_epochs: passes over the training data; batch_size: samples per step (last batch smaller).
+        rng: ``np.random.Generator`` or int seed for the shuffling (None = seed 0).
+        X_val, y_val: optional validation data (both or neither).
+        record_every: record layer statistics every this many iterations (iteration 0 included).
+        progress: show a tqdm progress bar.
+
+    Returns:
+        a :class:`History`. If the loss becomes NaN or infinite, training stops there, the NaN is
+        recorded and ``history.diverged`` is True (no exception: plots still work).
+        The model's parameters (``model.params``) are updated in place.
+    """
+    if not callable(update_rule):
+        raise TypeError(f"update_rule: expected a function rule(w, dw, config) -> (next_w, config), got {update_rule!r}")
+    if config is not None and not isinstance(config, Mapping):
+        raise TypeError(f"config: expected a dict of hyperparameters or None, got {type(config).__name__}")
+    num_epochs = _check_pos_int("num_epochs", num_epochs, 0)
+    batch_size = _check_pos_int("batch_size", batch_size)
+    record_every = _check_pos_int("record_every", record_every)
+    X_train = _as_float_array("X_train", X_train, ndim=2)
+    y_train = np.asarray(y_train)
+    if y_train.shape != (len(X_train),):
+        raise ValueError(f"y_train: expected shape ({len(X_train)},) (one label per row of X_train), got {y_train.shape}")
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val: give both or neither")
+    has_val = X_val is not None
+    if has_val:
+        X_val = _as_float_array("X_val", X_val, ndim=2)
+        y_val = np.asarray(y_val)
+        if y_val.shape != (len(X_val),):
+            raise ValueError(f"y_val: expected shape ({len(X_val)},) (one label per row of X_val), got {y_val.shape}")
+    rng = as_rng(rng)
+
+    configs = {name: copy.deepcopy(dict(config or {})) for name in model.params}
+    weight_names = sorted((k for k in model.params if k.startswith("W") and k[1:].isdigit()), key=lambda k: int(k[1:]))
+
+    losses, epochs, train_acc, val_acc, val_loss = [], [], [], [], []
+    stat_its, act_mean, act_std, grad_std, upd_ratio = [], [], [], [], []
+    diverged_at = None
+
+    def record_epoch(epoch):
+        epochs.append(epoch)
+        train_acc.append(model.accuracy(X_train, y_train))
+        if has_val:
+            scores = model.forward(X_val, mode="eval")[0]
+            val_loss.append(softmax_cross_entropy(scores, y_val)[0])
+            val_acc.append(float(np.mean(np.argmax(scores, axis=1) == y_val)))
+
+    iters_per_epoch = -(-len(X_train) // batch_size) if len(X_train) else 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=num_epochs * iters_per_epoch, desc="training", leave=True)
+
+    it = 0
+    # Huge learning rates overflow on purpose; divergence is reported by history.diverged instead.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        record_epoch(0)
+        try:
+            for epoch in range(1, num_epochs + 1):
+                for X_batch, y_batch in minibatches(X_train, y_train, batch_size, rng):
+                    loss, grads = model.loss(X_batch, y_batch)
+                    if not np.isfinite(loss):
+                        losses.append(float("nan"))
+                        diverged_at = it
+                        break
+                    losses.append(float(loss))
+                    record = it % record_every == 0
+                    if record:
+                        stat_its.append(it)
+                        act_mean.append([float(np.mean(a)) for a in model.activations])
+                        act_std.append([float(np.std(a)) for a in model.activations])
+                        grad_std.append([float(np.std(grads[k])) for k in weight_names])
+                        old = {k: model.params[k].copy() for k in weight_names}
+                    for name in model.params:
+                        w = model.params[name]
+                        result = update_rule(w, grads[name], configs[name])
+                        if not (isinstance(result, tuple) and len(result) == 2):
+                            raise TypeError(
+                                f"update_rule must return (next_w, config); got {type(result).__name__} for {name}"
+                            )
+                        next_w, configs[name] = result
+                        next_w = np.asarray(next_w, dtype=np.float64)
+                        if next_w.shape != w.shape:
+                            raise ValueError(
+                                f"update_rule returned next_w of shape {next_w.shape} for {name}; expected {w.shape}"
+                            )
+                        model.params[name] = next_w
+                    if not all(np.isfinite(p).all() for p in model.params.values()):
+                        # The step itself blew up: the next loss would be NaN, so record it as such.
+                        losses.append(float("nan"))
+                        diverged_at = it + 1
+                    if record:
+                        upd_ratio.append(
+                            [
+                                float(np.linalg.norm(model.params[k] - old[k]) / np.linalg.norm(old[k]))
+                                for k in weight_names
+                            ]
+                        )
+                    it += 1
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
+                    if diverged_at is not None:
+                        break
+                if diverged_at is not None:
+                    break
+                record_epoch(epoch)
+        finally:
+            if bar is not None:
+                if diverged_at is not None:
+                    bar.set_postfix_str(f"diverged at iteration {diverged_at}")
+                bar.close()
+
+    n_hidden = len(getattr(model, "activations", []))
+    return History(
+        loss_history=np.array(losses, dtype=np.float64),
+        epochs=np.array(epochs, dtype=np.int64),
+        train_acc_history=np.array(train_acc, dtype=np.float64),
+        val_acc_history=np.array(val_acc, dtype=np.float64),
+        val_loss_history=np.array(val_loss, dtype=np.float64),
+        stats_iterations=np.array(stat_its, dtype=np.int64),
+        activation_mean=np.array(act_mean, dtype=np.float64).reshape(len(act_mean), n_hidden),
+        activation_std=np.array(act_std, dtype=np.float64).reshape(len(act_std), n_hidden),
+        grad_std=np.array(grad_std, dtype=np.float64).reshape(len(grad_std), len(weight_names)),
+        update_ratio=np.array(upd_ratio, dtype=np.float64).reshape(len(upd_ratio), len(weight_names)),
+        weight_names=weight_names,
+        diverged=diverged_at is not None,
+        diverged_at=diverged_at,
+    )
