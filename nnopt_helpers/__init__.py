@@ -2,5 +2,6 @@
 
 Modules: ``surfaces`` (loss surfaces with gradients and Hessians), ``data`` (digits,
 spirals, moons, shifted data, minibatches), ``nets`` (a small NumPy MLP and plain SGD),
-``gradcheck`` (numerical gradients), ``plots`` (figures), ``checks`` (visible self-checks).
+``gradcheck`` (numerical gradients), ``plots`` (figures), ``widgets`` (interactive explorers),
+``checks`` (visible self-checks).
 """
