@@ -81,9 +81,11 @@ def update_rule(fn, case: dict) -> dict:
             break
         if missing:
             step["missing_keys"] = missing
-        steps.append(step)
         if type(next_w) is not np.ndarray:
+            steps.append({"error": f"next_w is a {type(next_w).__name__}, expected a NumPy array",
+                          "error_type": "ReturnType"})
             break
+        steps.append(step)
         w = np.array(next_w, dtype=np.float64)
     return {"steps": steps, "mutated": mutated}
 

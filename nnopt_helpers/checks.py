@@ -571,6 +571,12 @@ def call_update_rule(fn: Callable, inputs: Mapping, expected_keys=("next_w",)) -
             raise CheckFailed(f"After {when} the returned config has no {keys}. Store the state back into "
                               f"config (e.g. config[{missing[0]!r}] = ...) so that the next call continues "
                               "from it.")
+        if multi and not (isinstance(next_w, np.ndarray) and next_w.dtype == np.float64):
+            # Stacking the steps below would hide a list or float32 return; say it here.
+            got = f"an array of dtype {next_w.dtype}" if isinstance(next_w, np.ndarray) \
+                else f"a {type(next_w).__name__}"
+            raise CheckFailed(f"{name} returned next_w as {got}{at}; return a float64 NumPy array "
+                              "(compute it from w and dw with NumPy operations).")
         records["next_w"].append(np.array(next_w, copy=True) if isinstance(next_w, np.ndarray) else next_w)
         for k in state_keys:
             v = new_config[k]

@@ -1,0 +1,48 @@
+"""Registry of the graded assignments: assignment id -> :class:`autograder.spec.Assignment`.
+
+Each assignment lives in its own module, which defines ``ASSIGNMENT``; modules are imported
+only when an assignment is asked for (``get``), so one broken module never hides the others.
+To add an assignment, add one line to ``MODULES``.
+
+    >>> from autograder.assignments import get
+    >>> get("03_momentum").max_score
+    10.0
+
+``ASSIGNMENTS`` (all of them, as a plain dict) is built on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..spec import Assignment
+
+__all__ = ["MODULES", "ASSIGNMENTS", "get", "ids"]
+
+MODULES: dict[str, str] = {
+    "03_momentum": "autograder.assignments.momentum",
+}
+
+
+def ids() -> list[str]:
+    """The ids of every registered assignment, sorted."""
+    return sorted(MODULES)
+
+
+def get(assignment_id: str) -> Assignment:
+    """The :class:`Assignment` with this id (imports its module on first use)."""
+    try:
+        module = MODULES[assignment_id]
+    except KeyError:
+        raise KeyError(f"unknown assignment {assignment_id!r}; known: {', '.join(ids())}") from None
+    assignment = importlib.import_module(module).ASSIGNMENT
+    if assignment.id != assignment_id:
+        raise RuntimeError(f"{module} defines assignment {assignment.id!r}, registered as {assignment_id!r}")
+    return assignment
+
+
+def __getattr__(name):
+    # PEP 562: `from autograder.assignments import ASSIGNMENTS` builds the dict lazily.
+    if name == "ASSIGNMENTS":
+        return {aid: get(aid) for aid in ids()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,185 @@
+"""Hidden tests of 03_momentum: the cases, the references they are judged against, and hints.
+
+The source notebook's hidden-test cells call ``ASSIGNMENT.check("sgd_momentum", sgd_momentum)``
+(and so on); the verifier runs the same cases out of the kernel. Cases are plain data:
+
+* update rules (driver ``update_rule``): arrays of shape (1,), 1-D, 2-D and 3-D, runs of 5–10
+  steps with the state carried in ``config``, ``config=None``, ``config={}``, configs with only
+  some keys, non-default hyperparameters, zero momentum and a non-zero starting velocity;
+* ``momentum_optimal_params`` (driver ``function``): several (λmin, λmax) pairs, including κ = 1.
+
+When a result is wrong, ``explain`` runs the known mistakes of ``autograder.mutants.momentum``
+on the same case and names the one that gives exactly the learner's output, if any.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..drivers import DRIVERS
+from ..plain import NotPlain, is_number, pack, unpack
+from ..references import momentum as ref
+from ..spec import Assignment, Exercise, rel_error
+
+__all__ = ["ASSIGNMENT", "update_rule_cases", "optimal_params_cases", "describe_update_case",
+           "describe_function_case"]
+
+RECORD = ["learning_rate", "momentum", "velocity"]
+
+
+def _steps(rng) -> int:
+    return int(rng.integers(5, 11))
+
+
+def _run_case(rng, shape, config, w=None, dws=None, grad_scale=None) -> dict:
+    """One update-rule case: start ``w``, one gradient per step, the config (None or a dict)."""
+    n = _steps(rng)
+    scale = float(grad_scale if grad_scale is not None else 10.0 ** rng.uniform(-1, 1))
+    if w is None:
+        w = rng.standard_normal(shape)
+    if dws is None:
+        dws = [scale * rng.standard_normal(shape) for _ in range(n)]
+    return {"w": np.asarray(w, dtype=np.float64), "dws": [np.asarray(d, dtype=np.float64) for d in dws],
+            "config": config, "record": list(RECORD)}
+
+
+def update_rule_cases(rng: np.random.Generator) -> list[dict]:
+    """Cases shared by ``sgd_momentum`` and ``nesterov_momentum`` (random shapes and values)."""
+    r = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
+    cases = []
+    # a one-element array with every default
+    cases.append(_run_case(rng, (1,), None))
+    # a vector with only the learning rate given
+    cases.append(_run_case(rng, (r(2, 9),), {"learning_rate": 0.05}))
+    # a matrix with every default
+    cases.append(_run_case(rng, (r(2, 6), r(2, 6)), None))
+    # a 3-D array with non-default hyperparameters
+    cases.append(_run_case(rng, (r(2, 4), r(2, 4), r(2, 4)), {"learning_rate": 0.1, "momentum": 0.5}))
+    # zero momentum: the update must reduce to plain SGD
+    cases.append(_run_case(rng, (r(2, 5), r(2, 5)), {"learning_rate": 0.02, "momentum": 0.0}))
+    # a run resumed with a non-zero velocity and heavy momentum
+    n = r(3, 8)
+    cases.append(_run_case(rng, (n,), {"learning_rate": 1e-3, "momentum": 0.99,
+                                       "velocity": rng.standard_normal(n)}))
+    # the cs231n linspace check, extended to several steps
+    N, D = 4, 5
+    w = np.linspace(-0.4, 0.6, num=N * D).reshape(N, D)
+    dws = [np.linspace(-0.6, 0.4, num=N * D).reshape(N, D) * (1.0 + 0.25 * k) for k in range(_steps(rng))]
+    cases.append(_run_case(rng, (N, D), {"learning_rate": 1e-3,
+                                         "velocity": np.linspace(0.6, 0.9, num=N * D).reshape(N, D)},
+                           w=w, dws=dws))
+    # an empty dict: every default must be filled in
+    cases.append(_run_case(rng, (r(1, 4), r(2, 6)), {}))
+    # only the momentum given, on a one-element array with a given velocity
+    cases.append(_run_case(rng, (1,), {"momentum": 0.8, "velocity": rng.standard_normal(1)}))
+    # everything given, an explicit zero velocity, large steps
+    shape = (2, r(1, 3), 2)
+    cases.append(_run_case(rng, shape, {"learning_rate": 0.3, "momentum": 0.75, "velocity": np.zeros(shape)},
+                           grad_scale=1.0))
+    return cases
+
+
+def optimal_params_cases(rng: np.random.Generator) -> list[dict]:
+    """(λmin, λmax) pairs for ``momentum_optimal_params``, κ = 1 included."""
+    pairs = [(1.0, 1.0), (2.5, 2.5), (1.0, 100.0), (1, 10), (0.5, 50.0), (1e-3, 1.0), (3.0, 300.0)]
+    for _ in range(3):
+        lam_min = float(10.0 ** rng.uniform(-2, 1))
+        pairs.append((lam_min, lam_min * float(10.0 ** rng.uniform(0.1, 4))))
+    return [{"args": [a, b], "kwargs": {}} for a, b in pairs]
+
+
+def _describe_config(config) -> str:
+    if config is None:
+        return "config=None"
+    parts = []
+    for key, value in config.items():
+        if isinstance(value, np.ndarray):
+            parts.append(f"{key!r}: (a {'zero' if not value.any() else 'non-zero'} array)")
+        else:
+            parts.append(f"{key!r}: {value!r}")
+    return "config={" + ", ".join(parts) + "}"
+
+
+def describe_update_case(case) -> str:
+    """E.g. ``a 6-step run on an array of shape (4, 5) with config=None``."""
+    return (f"a {len(case['dws'])}-step run on an array of shape {tuple(np.shape(case['w']))} "
+            f"with {_describe_config(case.get('config'))}")
+
+
+def describe_function_case(case) -> str:
+    """E.g. ``lambda_min=1.0, lambda_max=100.0 (κ = 100)``."""
+    a, b = case["args"]
+    return f"lambda_min={a!r}, lambda_max={b!r} (κ = {b / a:.4g})"
+
+
+def _same_output(a, b, rtol=1e-9) -> bool:
+    """True when two plain driver outputs agree: same structure, dtypes and shapes, values within rtol."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape
+                and a.dtype == b.dtype and rel_error(a, b) <= rtol)
+    if isinstance(a, dict) or isinstance(b, dict):
+        return type(a) is dict and type(b) is dict and a.keys() == b.keys() and all(
+            _same_output(a[k], b[k], rtol) for k in a)
+    if isinstance(a, list) or isinstance(b, list):
+        return (type(a) is list and type(b) is list and len(a) == len(b)
+                and all(_same_output(x, y, rtol) for x, y in zip(a, b)))
+    if is_number(a) and is_number(b):
+        return rel_error(a, b) <= rtol
+    return type(a) is type(b) and a == b
+
+
+def _explainer(name: str):
+    """explain(case, expected, actual): name the known mistake whose output equals ``actual``."""
+
+    def explain(case, expected, actual):
+        from ..mutants.momentum import MUTANTS  # grader side only; imported when a hint is needed
+
+        got = {k: v for k, v in actual.items() if k != "mutated"}
+        for fn, description in MUTANTS.get(name, {}).values():
+            try:
+                out = unpack(pack(DRIVERS[ASSIGNMENT.exercise(name).driver](fn, case)))
+            except NotPlain:
+                continue
+            if _same_output({k: v for k, v in out.items() if k != "mutated"}, got):
+                return f"it looks like {description}"
+        return None
+
+    return explain
+
+
+ASSIGNMENT = Assignment(
+    id="03_momentum",
+    notebook="03_momentum.ipynb",
+    exercises=(
+        Exercise(
+            name="sgd_momentum",
+            grade_id="test_sgd_momentum",
+            points=4,
+            driver="update_rule",
+            make_cases=update_rule_cases,
+            reference=ref.sgd_momentum_case,
+            explain=_explainer("sgd_momentum"),
+            describe=describe_update_case,
+        ),
+        Exercise(
+            name="nesterov_momentum",
+            grade_id="test_nesterov_momentum",
+            points=4,
+            driver="update_rule",
+            make_cases=update_rule_cases,
+            reference=ref.nesterov_momentum_case,
+            explain=_explainer("nesterov_momentum"),
+            describe=describe_update_case,
+        ),
+        Exercise(
+            name="momentum_optimal_params",
+            grade_id="test_momentum_optimal_params",
+            points=2,
+            driver="function",
+            make_cases=optimal_params_cases,
+            reference=ref.momentum_optimal_params_case,
+            explain=_explainer("momentum_optimal_params"),
+            describe=describe_function_case,
+        ),
+    ),
+)
