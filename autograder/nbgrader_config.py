@@ -24,3 +24,11 @@ c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
 
 c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
+
+# Plain `nbgrader generate_feedback` would show the hidden tests (and tracebacks quoting them);
+# strip them as nnopt-grade's own feedback does.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.grading.nbgrader_hooks.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

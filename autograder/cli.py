@@ -1,0 +1,90 @@
+"""``nnopt-grade``: grade a class in one command.
+
+    nnopt-grade ASSIGNMENT_ID SUBMISSIONS_DIR --out OUT_DIR [--workers N] [--scheduler ADDRESS]
+                [--course-dir DIR] [--allow-unsandboxed] [--timeout SECONDS] ...
+
+SUBMISSIONS_DIR has nbgrader's layout, ``<student_id>/<assignment_id>/*.ipynb`` (``submitted/``
+after ``nbgrader collect``). Every submission runs in a bubblewrap sandbox; its score comes from
+the out-of-kernel verifier. Results go to the course's gradebook, ``autograded/`` and
+``feedback/`` (so formgrader and ``nbgrader export`` see them), and to ``OUT_DIR/grades.csv``,
+``OUT_DIR/feedback/`` and ``OUT_DIR/results/`` (re-running skips what is already graded).
+
+Exit status: 0 when every submission was graded (whatever its status), 2 when grading could not
+start (no sandbox, no source notebook, bad arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .sandbox import SandboxUnavailable
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nnopt-grade", description=__doc__.split("\n\n")[0].split(": ", 1)[-1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="statuses: graded, " + ", ".join(_statuses()))
+    p.add_argument("assignment", metavar="ASSIGNMENT_ID", help="e.g. 03_momentum")
+    p.add_argument("submissions", metavar="SUBMISSIONS_DIR", type=Path, help="<student_id>/<assignment_id>/*.ipynb")
+    p.add_argument("--out", required=True, type=Path, metavar="OUT_DIR", help="where grades.csv, feedback/ and results/ go")
+    p.add_argument("--workers", type=int, default=None, help=f"local worker processes (default: cores = {os.cpu_count()})")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="a dask.distributed scheduler (tcp://host:8786): grade on that cluster instead")
+    p.add_argument("--course-dir", type=Path, default=None,
+                   help="the nbgrader course (its nbgrader_config.py, source, gradebook; default: this repository)")
+    p.add_argument("--allow-unsandboxed", action="store_true",
+                   help="grade even if bubblewrap is unavailable (every status then says 'unsandboxed')")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="per notebook cell (default 60)")
+    p.add_argument("--notebook-timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="per submission, for running the whole notebook (default 600)")
+    p.add_argument("--verify-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="per verifier run of the graded functions (default 60)")
+    p.add_argument("--memory", type=int, default=2048, metavar="MiB", help="address space per sandboxed process (default 2048)")
+    p.add_argument("--total-memory", type=int, default=3072, metavar="MiB",
+                   help="resident memory of one sandbox, all processes together (default 3072)")
+    p.add_argument("--nproc", type=int, default=96, help="processes and threads per sandbox (default 96)")
+    p.add_argument("--student", action="append", dest="students", metavar="ID", help="grade only this student (repeatable)")
+    p.add_argument("--force", action="store_true", help="regrade even submissions already graded with the same inputs")
+    p.add_argument("--no-gradebook", action="store_true",
+                   help="do not write the gradebook, autograded/ or feedback/ of the course (only OUT_DIR)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _statuses():
+    from .grading.status import PRIORITY
+
+    return PRIORITY
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .grading.coordinator import GradeOptions, grade_class
+
+    if not args.submissions.is_dir():
+        print(f"nnopt-grade: {args.submissions} is not a directory", file=sys.stderr)
+        return 2
+    opts = GradeOptions(
+        assignment=args.assignment, submissions_dir=args.submissions, out_dir=args.out, course_dir=args.course_dir,
+        workers=args.workers, scheduler=args.scheduler, allow_unsandboxed=args.allow_unsandboxed,
+        cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout, verify_timeout=args.verify_timeout,
+        memory_mb=args.memory, total_memory_mb=args.total_memory, nproc=args.nproc, progress=not args.no_progress,
+        update_gradebook=not args.no_gradebook, force=args.force, students=args.students)
+    try:
+        grade_class(opts)
+    except SandboxUnavailable as exc:
+        print(f"nnopt-grade: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, KeyError) as exc:
+        print(f"nnopt-grade: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,471 @@
+"""Grade one submission: the function the process pool (or a Dask worker) runs.
+
+:func:`grade_submission` takes a plain ``job`` dict (the submitted notebook's bytes, the master
+notebook, the run's secret seed, the limits) and returns a plain, JSON-serialisable result (the
+status, per-cell and per-exercise scores, the autograded notebook, the feedback HTML). It never
+touches the course directory or the gradebook: only the coordinator writes those. It never
+raises: a bug in the grader becomes the status ``grader-error`` with its traceback.
+
+Steps: read and repair the notebook; restore locked and test cells from the master; execute the
+whole notebook with nbclient *inside the sandbox* (the in-kernel result, kept for feedback and
+formgrader); run only the solution cells in a second sandbox and judge the graded functions with
+the verifier (the score); combine, choose a status, and render the feedback.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import tempfile
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from .. import verifier
+from ..plain import pack
+from ..sandbox import Limits, Sandbox, build_lib_dir, get_sandbox
+from . import notebooks as nbs
+from .status import choose_status
+
+__all__ = ["grade_submission", "resolve_assignment", "kernel_files", "DEFAULT_OPTIONS"]
+
+#: Options a job may carry (the CLI fills them in); times in seconds, memory in MiB.
+DEFAULT_OPTIONS = {
+    "cell_timeout": 60.0,          # one notebook cell, in the kernel
+    "notebook_timeout": 600.0,     # the whole in-kernel run of one notebook
+    "verify_timeout": 60.0,        # one attempt of the verifier
+    "memory_mb": 2048,             # address space of each sandboxed process
+    "total_memory_mb": 3072,       # all processes of one sandbox together (resident)
+    "nproc": 96,                   # processes + threads of one sandbox
+    "max_cell_output": 100_000,    # characters of text output kept per cell
+    "max_output": 10_000_000,      # characters of output (images included) kept per notebook
+    "allow_unsandboxed": False,
+}
+
+_ENVIRONMENTS: dict = {}
+
+
+def resolve_assignment(ref: str):
+    """An :class:`~autograder.spec.Assignment` from an id (``03_momentum``) or ``package.module:NAME``."""
+    if ":" in ref:
+        import importlib
+
+        module, _, attr = ref.partition(":")
+        return getattr(importlib.import_module(module), attr)
+    from ..assignments import get
+
+    return get(ref)
+
+
+def kernel_files(assignment, ref: str) -> dict[str, bytes]:
+    """Files added to the sandbox's lib dir for the in-kernel hidden tests (no references, no seed)."""
+    rng_seed = assignment.kernel_seed
+    exercises = []
+    for ex in assignment.exercises:
+        cases = ex.make_cases(np.random.default_rng(rng_seed))
+        exercises.append({
+            "name": ex.name, "grade_id": ex.grade_id, "points": float(ex.points), "driver": ex.driver,
+            "rtol": float(ex.rtol), "cases": cases, "expected": [ex.reference(c) for c in cases],
+            "descriptions": [ex.describe(c) if ex.describe else "a test case" for c in cases],
+        })
+    data = {"id": assignment.id, "notebook": assignment.notebook, "kernel_seed": int(rng_seed), "exercises": exercises}
+    shim = (Path(__file__).resolve().parent.parent / "kernel" / "assignments_shim.py").read_bytes()
+    files = {"autograder/assignments/__init__.py": shim,
+             f"autograder/_kernel_data/{assignment.id}.npz": pack(data)}
+    try:
+        from ..assignments import MODULES
+    except Exception:  # noqa: BLE001
+        MODULES = {}
+    module = MODULES.get(assignment.id)
+    if module and module.startswith("autograder.assignments."):
+        rel = module.split(".", 2)[2].replace(".", "/") + ".py"
+        files[f"autograder/assignments/{rel}"] = (
+            f'"""In-kernel stand-in for {module} (see autograder/assignments/__init__.py)."""\n'
+            f"from autograder.assignments import get as _get\n\nASSIGNMENT = _get({assignment.id!r})\n").encode()
+    return files
+
+
+def _cleanup(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _environment(job: dict, assignment) -> tuple[Path, Sandbox]:
+    """This process's lib dir and sandbox for this run (built once per process and run)."""
+    key = (job["run_id"], bool(job["options"]["allow_unsandboxed"]), job["assignment_ref"])
+    env = _ENVIRONMENTS.get(key)
+    if env is not None:
+        return env
+    base = Path(job.get("work_dir") or Path(tempfile.gettempdir()) / f"nnopt-grade-{job['run_id']}")
+    base.mkdir(parents=True, exist_ok=True)
+    os.chmod(base, 0o755)
+    shared = job.get("lib_dir")
+    if shared and Path(shared, "autograder", "kernel", "run_notebook.py").exists():
+        lib = Path(shared)
+    else:
+        lib = base / f"lib-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        build_lib_dir(lib, kernel_files(assignment, job["assignment_ref"]))
+        atexit.register(_cleanup, lib)
+    sandbox = get_sandbox(lib, allow_unsandboxed=bool(job["options"]["allow_unsandboxed"]))
+    _ENVIRONMENTS[key] = (base, sandbox)
+    return base, sandbox
+
+
+def _limits(opts: dict, wall: float) -> Limits:
+    return Limits(wall_seconds=float(wall), cpu_seconds=int(wall) + 30,
+                  memory_bytes=int(opts["memory_mb"]) << 20, total_memory_bytes=int(opts["total_memory_mb"]) << 20,
+                  nproc=int(opts["nproc"]))
+
+
+def _read_capped(path: Path, cap: int) -> bytes | None:
+    try:
+        if path.stat().st_size > cap:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _merge_outputs(restored, executed) -> int:
+    """Copy outputs of ``executed`` into ``restored`` where the cell (id and source) is unchanged.
+
+    The executed notebook was written next to student code, so its sources are not trusted:
+    only outputs of cells that still match are taken. Returns the number of cells merged.
+    """
+    by_id = {c.get("id"): c for c in executed.cells if isinstance(c, dict)}
+    merged = 0
+    for cell in restored.cells:
+        if cell.cell_type != "code":
+            continue
+        ex = by_id.get(cell.get("id"))
+        if ex is None or ex.get("source") != cell.source or ex.get("cell_type") != "code":
+            continue
+        outputs = ex.get("outputs", [])
+        if isinstance(outputs, list):
+            cell.outputs = outputs
+            cell.execution_count = ex.get("execution_count") if isinstance(ex.get("execution_count"), int) else None
+            merged += 1
+    try:
+        nbformat.validate(restored)
+    except Exception:  # noqa: BLE001 - a forged output breaking the schema: drop all outputs
+        for cell in restored.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        return 0
+    return merged
+
+
+def _error_names(nb) -> set[str]:
+    names = set()
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if o.get("output_type") == "error":
+                names.add(str(o.get("ename")))
+                if "Resource temporarily unavailable" in str(o.get("evalue", "")):
+                    names.add("BlockingIOError")
+    return names
+
+
+def _run_kernel(job, sandbox: Sandbox, base: Path, nb) -> tuple[object, dict, set, list, set]:
+    """Execute the restored notebook in the sandbox; return (notebook with outputs, report, executed, notes, flags)."""
+    opts = job["options"]
+    scratch = base / "scratch" / f"nb-{uuid.uuid4().hex}"
+    scratch.mkdir(parents=True)
+    name = job["notebook"]
+    (scratch / name).write_text(nbformat.writes(nb), encoding="utf-8")
+    inside = sandbox.work(scratch)
+    lib = sandbox.lib
+    argv = [sandbox.python, "-I", f"{lib}/autograder/kernel/run_notebook.py", "--lib", lib,
+            "--notebook", f"{inside}/{name}", "--output", f"{inside}/.nnopt-executed.ipynb",
+            "--report", f"{inside}/.nnopt-report.json", "--cell-timeout", str(opts["cell_timeout"]),
+            "--max-cell-output", str(opts["max_cell_output"]), "--max-output", str(opts["max_output"])]
+    flags, notes = set(), []
+    try:
+        run = sandbox.run(argv, scratch, _limits(opts, opts["notebook_timeout"]))
+        raw_report = _read_capped(scratch / ".nnopt-report.json", 1 << 20)
+        raw_nb = _read_capped(scratch / ".nnopt-executed.ipynb", 4 * int(opts["max_output"]) + (16 << 20))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        report = json.loads(raw_report) if raw_report else {}
+        if not isinstance(report, dict):
+            report = {}
+    except ValueError:
+        report = {}
+    graded = nbformat.reads(nbformat.writes(nb), as_version=4)
+    merged = 0
+    if raw_nb:
+        try:
+            merged = _merge_outputs(graded, nbformat.reads(raw_nb.decode("utf-8"), as_version=4))
+        except Exception:  # noqa: BLE001
+            notes.append("the executed notebook could not be read back")
+    last = report.get("last_cell", -1) if isinstance(report.get("last_cell", -1), int) else -1
+    if report.get("finished") is True and not run.timed_out and not run.memory_exceeded:
+        executed = set(range(len(graded.cells)))
+    else:
+        executed = set(range(last + 1))
+    if run.timed_out:
+        flags.add("timeout")
+        notes.append(f"the notebook did not finish within {opts['notebook_timeout']:g} s and was stopped")
+    if run.memory_exceeded:
+        flags.add("memory")
+        notes.append(f"the notebook used more than {opts['total_memory_mb']} MiB and was stopped")
+    if run.disk_exceeded:
+        flags.add("disk-limit")
+        notes.append("the notebook wrote more files than allowed and was stopped")
+    if isinstance(report.get("timeout_cell"), int):
+        flags.add("timeout")
+        notes.append(f"cell {report['timeout_cell'] + 1} ran longer than {opts['cell_timeout']:g} s and was stopped")
+    if isinstance(report.get("died_cell"), int):
+        flags.add("kernel-died")
+        notes.append(f"the kernel died in cell {report['died_cell'] + 1}")
+    if report.get("truncated_cells") or run.output_truncated:
+        flags.add("output-truncated")
+        notes.append("some output was too long and was cut")
+    if not (run.timed_out or run.memory_exceeded or run.disk_exceeded) and not report.get("finished"):
+        if not ({"timeout", "kernel-died"} & flags):
+            flags.add("kernel-died")
+            why = report.get("error") or run.describe()
+            notes.append(f"the notebook could not be run to the end: {str(why)[:300]}")
+    names = _error_names(graded)
+    if "MemoryError" in names:
+        flags.add("memory")
+    if "BlockingIOError" in names or run.peak_processes >= max(8, int(opts["nproc"]) // 2):
+        flags.add("process-limit")
+        notes.append(f"the notebook started too many processes (limit {opts['nproc']} with threads)")
+    if merged == 0 and executed:
+        notes.append("no output came back from the kernel")
+    return graded, report, executed, notes, flags
+
+
+def _summary_markdown(result: dict) -> str:
+    lines = ["## Grading summary", ""]
+    lines.append(f"**Score: {result['score']:g} / {result['max_score']:g}** — status: `{result['status']}`")
+    lines.append("")
+    lines.append("Each graded function was called again, outside your notebook, on fresh test cases; "
+                 "that result is your score.")
+    lines.append("")
+    lines.append("| exercise | points | result |")
+    lines.append("|---|---|---|")
+    for name, ex in result["exercises"].items():
+        outcome = "passed" if ex["passed"] else ex["outcome"]
+        lines.append(f"| `{name}` | {ex['score']:g} / {ex['points']:g} | {outcome} |")
+    details = [(n, e) for n, e in result["exercises"].items() if e["problems"]]
+    if details:
+        lines.append("")
+        for name, ex in details:
+            lines.append(f"**`{name}`**:")
+            lines.append("")
+            for p in ex["problems"][:4]:
+                lines.append(f"- {_md_escape(p)}")
+            lines.append("")
+    if result["notes"]:
+        lines.append("")
+        lines.append("**Notes from the grader:**")
+        lines.append("")
+        for n in result["notes"][:12]:
+            lines.append(f"- {_md_escape(n)}")
+    return "\n".join(lines)
+
+
+def _md_escape(text: str) -> str:
+    text = str(text).replace("\n", " ")
+    for ch in "\\`*_[]<>|$":
+        text = text.replace(ch, "\\" + ch)
+    return text[:1200]
+
+
+def _verifier_output(ex: dict) -> str:
+    head = (f"[grader] verified outside your kernel: {ex['score']:g} / {ex['points']:g} points"
+            + ("" if ex["passed"] else f" ({ex['outcome']})"))
+    return head + "".join(f"\n  - {p}" for p in ex["problems"][:3]) + "\n"
+
+
+def _placeholder(master, message: str):
+    nb = nbformat.reads(nbformat.writes(master), as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**The grader could not use this submission:** {message}"))
+    return nb
+
+
+def _finish(job, result: dict, graded_nb, assignment) -> dict:
+    """Fill in the status, the autograded notebook and the feedback HTML."""
+    result["status"] = choose_status(result["flags"])
+    scores = {gid: c["score"] for gid, c in result["cells"].items()}
+    result["autograded"] = nbformat.writes(graded_nb)
+    t_fb = time.monotonic()
+    try:
+        fb = nbs.feedback_notebook(graded_nb, _summary_markdown(result), scores,
+                                   *job.get("hidden_delimiters", ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")))
+        result["feedback_html"] = nbs.render_feedback_html(
+            fb, notebook_name=Path(job["notebook"]).stem, score=result["score"], max_score=result["max_score"])
+    except Exception as exc:  # noqa: BLE001 - feedback must not lose the grade
+        result["feedback_html"] = f"<html><body><p>Feedback could not be rendered: {type(exc).__name__}</p></body></html>"
+        result["notes"].append(f"feedback could not be rendered: {type(exc).__name__}: {exc}"[:300])
+    result.setdefault("timings", {})["feedback_s"] = round(time.monotonic() - t_fb, 3)
+    result["seconds"] = round(time.monotonic() - result.pop("_t0"), 3)
+    return result
+
+
+def _unchanged_solutions(nb, master) -> list[str]:
+    """grade_ids of solution cells the student left exactly as released (nbgrader's "No response.")."""
+    from nbgrader.utils import compute_checksum
+
+    checksums = {nbs._gid(c): nbs._nbg(c).get("checksum") for c in master.cells if nbs._is(c, "solution") and nbs._gid(c)}
+    same = []
+    for cell in nb.cells:
+        gid = nbs._gid(cell)
+        if gid in checksums and checksums[gid]:
+            try:
+                if compute_checksum(cell) == checksums[gid]:
+                    same.append(gid)
+            except Exception:  # noqa: BLE001
+                pass
+    return same
+
+
+def _solution_cell_of(master) -> dict[str, str]:
+    """grade_id of a test cell -> grade_id of the nearest solution cell before it."""
+    out, last = {}, None
+    for cell in master.cells:
+        if nbs._is(cell, "solution") and nbs._gid(cell):
+            last = nbs._gid(cell)
+        elif nbs._is(cell, "grade") and nbs._gid(cell):
+            out[nbs._gid(cell)] = last
+    return out
+
+
+def _base_result(job, assignment, master) -> dict:
+    cells = {g["grade_id"]: {"score": 0.0 if g["kind"] == "test" else None, "points": g["points"], "kind": g["kind"],
+                             "kernel_score": None}
+             for g in nbs.grade_cells(master)}
+    exercises = {ex.name: {"name": ex.name, "grade_id": ex.grade_id, "points": float(cells.get(ex.grade_id, {}).get("points", ex.points)),
+                           "score": 0.0, "passed": False, "outcome": "not-graded", "problems": [], "kernel_passed": None,
+                           "solution_cell": _solution_cell_of(master).get(ex.grade_id)}
+                 for ex in assignment.exercises}
+    return {"student_id": job["student_id"], "assignment": assignment.id, "notebook": job["notebook"],
+            "key": job["key"], "status": None, "flags": [], "notes": [], "score": 0.0,
+            "max_score": float(sum(c["points"] for c in cells.values() if c["kind"] == "test")),
+            "cells": cells, "exercises": exercises, "timestamp": job.get("timestamp"),
+            "sandboxed": None, "verifier": None, "kernel": None, "_t0": time.monotonic()}
+
+
+def grade_submission(job: dict) -> dict:
+    """Grade one submission (see the module docstring). Never raises."""
+    t0 = time.monotonic()
+    try:
+        return _grade(job)
+    except BaseException as exc:  # noqa: BLE001 - one submission must never stop the class
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return {"student_id": job.get("student_id"), "assignment": job.get("assignment_id"), "notebook": job.get("notebook"),
+                "key": job.get("key"), "status": "grader-error", "flags": ["grader-error"],
+                "notes": [f"the grader failed on this submission: {type(exc).__name__}: {exc}"[:500]],
+                "traceback": traceback.format_exc()[-4000:], "score": 0.0, "max_score": None, "cells": {},
+                "exercises": {}, "timestamp": job.get("timestamp"), "autograded": None, "feedback_html": None,
+                "seconds": round(time.monotonic() - t0, 3)}
+
+
+def _grade(job: dict) -> dict:
+    job = {**job, "options": {**DEFAULT_OPTIONS, **job.get("options", {})}}
+    assignment = resolve_assignment(job["assignment_ref"])
+    master = nbformat.reads(job["master"], as_version=4)
+    released = nbformat.reads(job["released"], as_version=4) if job.get("released") else None
+    result = _base_result(job, assignment, master)
+    flags: set = set()
+
+    if job.get("notebook_bytes") is None:
+        others = job.get("other_notebooks") or []
+        msg = f"no {job['notebook']} in the submission" + (f" (found: {', '.join(others)})" if others else "")
+        result["flags"], result["notes"] = ["no-notebook"], [msg]
+        for ex in result["exercises"].values():
+            ex["outcome"], ex["problems"] = "no-notebook", [msg]
+        return _finish(job, result, _placeholder(master, msg), assignment)
+    try:
+        submitted, notes = nbs.read_submission(job["notebook_bytes"])
+    except nbs.NotebookProblem as exc:
+        result["flags"], result["notes"] = ["malformed"], [str(exc)]
+        for ex in result["exercises"].values():
+            ex["outcome"], ex["problems"] = "malformed", [str(exc)]
+        return _finish(job, result, _placeholder(master, str(exc)), assignment)
+    if notes:
+        flags.add("malformed")
+    result["notes"] += notes
+    if (submitted.metadata.get("kernelspec") or {}).get("name") != (master.metadata.get("kernelspec") or {}).get("name"):
+        result["notes"].append("the notebook's kernel was reset to the course's Python 3 kernel")
+    restored = nbs.restore(submitted, master, released)
+    if restored.restored:
+        flags.add("missing-cells-restored")
+        result["notes"] += restored.notes
+
+    base, sandbox = _environment(job, assignment)
+    result["sandboxed"] = sandbox.sandboxed
+    if not sandbox.sandboxed:
+        flags.add("unsandboxed")
+        result["notes"].append(f"graded WITHOUT a sandbox ({getattr(sandbox, 'why_unsandboxed', '')})")
+
+    # 1. The whole notebook in the kernel (in the sandbox): kept for feedback and formgrader.
+    t_kernel = time.monotonic()
+    graded, report, executed, knotes, kflags = _run_kernel(job, sandbox, base, restored.nb)
+    result["timings"] = {"kernel_s": round(time.monotonic() - t_kernel, 3)}
+    flags |= kflags
+    result["notes"] += knotes
+    result["kernel"] = {k: report.get(k) for k in ("timeout_cell", "died_cell", "last_cell", "finished", "seconds", "error")}
+    kernel_scores = nbs.kernel_cell_scores(graded, executed)
+
+    # 2. Only the solution cells, judged out of the kernel: the score.
+    opts = job["options"]
+    vscratch = base / "scratch" / f"v-{uuid.uuid4().hex}"
+    vscratch.mkdir(parents=True)
+    try:
+        ver = verifier.verify(assignment, nbs.solution_sources(restored.nb), sandbox, vscratch,
+                              _limits(opts, opts["verify_timeout"]), int(job["seed"]))
+    finally:
+        shutil.rmtree(vscratch, ignore_errors=True)
+    result["timings"]["verify_s"] = round(ver.seconds, 3)
+    result["verifier"] = {"flags": sorted(ver.flags), "attempts": ver.attempts, "seconds": round(ver.seconds, 3),
+                          "cell_errors": ver.cell_errors}
+    flags |= {f for f in ver.flags if f in ("timeout", "memory", "process-limit", "disk-limit")}
+    if "crashed" in ver.flags:
+        flags.add("kernel-died")
+    for err in ver.cell_errors:
+        result["notes"].append(f"verifier: solution cell {err['cell'] + 1}: {err['error']}"[:300])
+
+    # 3. Combine: the verified score stands.
+    by_grade_id = {v.grade_id: v for v in ver.exercises.values()}
+    tampered = []
+    for gid, cell in result["cells"].items():
+        k = kernel_scores.get(gid)
+        cell["kernel_score"] = k["score"] if k else None
+        if gid in by_grade_id:
+            v = by_grade_id[gid]
+            cell["score"] = cell["points"] if v.passed else 0.0
+            if k is not None and k["score"] > cell["score"]:
+                tampered.append(v.name)
+        elif cell["kind"] == "test":
+            cell["score"] = k["score"] if k else 0.0
+    for v in ver.exercises.values():
+        ex = result["exercises"][v.name]
+        ex.update({"score": result["cells"].get(v.grade_id, {}).get("score", v.score) if v.grade_id in result["cells"] else v.score,
+                   "passed": v.passed, "outcome": v.outcome, "problems": list(v.problems)})
+        k = kernel_scores.get(v.grade_id)
+        ex["kernel_passed"] = None if k is None else k["score"] >= k["points"] > 0
+    if tampered:
+        flags.add("tamper-suspected")
+        result["notes"].insert(0, "the in-kernel tests gave more points than the verifier for "
+                               + ", ".join(tampered) + "; the verifier's score stands")
+    result["score"] = float(sum(c["score"] or 0.0 for c in result["cells"].values() if c["kind"] == "test"))
+    result["unchanged_solutions"] = _unchanged_solutions(restored.nb, master)
+
+    # Show the verifier's verdict under each exercise's test cell (stdout: never changes a cell's grade).
+    for cell in graded.cells:
+        gid = nbs._gid(cell)
+        if gid in by_grade_id and cell.cell_type == "code":
+            ex = result["exercises"][by_grade_id[gid].name]
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=_verifier_output(ex)))
+    result["flags"] = sorted(flags)
+    return _finish(job, result, graded, assignment)

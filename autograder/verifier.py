@@ -1,0 +1,259 @@
+"""The authoritative score: the learner's functions judged outside the learner's kernel.
+
+Student code in nbgrader's kernel can rewrite anything in that process (``np.allclose``, the
+checker, the printed result). The verifier therefore
+
+1. takes only the solution cells of the submission (nbgrader ``solution: true`` code cells, after
+   the locked and test cells were restored from the source), with the preamble
+   ``import numpy as np, math``;
+2. generates the test cases in the grader's process from a secret seed of this run
+   (``Exercise.make_cases``), and sends only those cases, as plain bytes
+   (``autograder.plain.pack``), into a separate sandboxed process
+   (``autograder/kernel/verify_runner.py``) that runs the cells and calls each graded function
+   through ``autograder.drivers``;
+3. unpacks the plain results (no pickle) and judges them in the grader's process with
+   ``Exercise.judge``, against the reference, which never enters the sandbox.
+
+An exercise scores its points when no case has a problem, else 0. If the sandboxed process hangs,
+dies or exceeds its memory while running a cell or an exercise, the verifier records that, and
+retries without it, so one bad function does not cost the others their points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .plain import NotPlain, pack, unpack
+from .sandbox import Limits, Sandbox
+from .spec import Assignment, Exercise
+
+__all__ = ["PREAMBLE", "ExerciseVerdict", "Verification", "make_cases", "verify", "judge_results"]
+
+PREAMBLE = "import numpy as np, math\n"
+MAX_PROBLEMS = 3
+
+
+@dataclasses.dataclass
+class ExerciseVerdict:
+    """The verifier's judgement of one graded function."""
+
+    name: str
+    grade_id: str
+    points: float
+    passed: bool = False
+    #: passed | failed | not-implemented | missing | timeout | memory | crashed | process-limit | disk-limit
+    outcome: str = "failed"
+    problems: list = dataclasses.field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return float(self.points) if self.passed else 0.0
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "grade_id": self.grade_id, "points": float(self.points), "score": self.score,
+                "passed": self.passed, "outcome": self.outcome, "problems": list(self.problems)}
+
+
+@dataclasses.dataclass
+class Verification:
+    """All exercises of one submission, plus what happened to the sandboxed process."""
+
+    exercises: dict
+    cell_errors: list = dataclasses.field(default_factory=list)
+    flags: set = dataclasses.field(default_factory=set)
+    attempts: int = 0
+    seconds: float = 0.0
+    sandboxed: bool = True
+
+    @property
+    def score(self) -> float:
+        return sum(v.score for v in self.exercises.values())
+
+    def to_dict(self) -> dict:
+        return {"exercises": {k: v.to_dict() for k, v in self.exercises.items()}, "cell_errors": self.cell_errors,
+                "flags": sorted(self.flags), "attempts": self.attempts, "seconds": round(self.seconds, 3),
+                "sandboxed": self.sandboxed, "score": self.score}
+
+
+def make_cases(assignment: Assignment, seed: int) -> list[list]:
+    """The verifier's cases, per exercise, from the run's secret ``seed`` (independent streams)."""
+    streams = np.random.SeedSequence(int(seed)).spawn(len(assignment.exercises))
+    return [ex.make_cases(np.random.default_rng(s)) for ex, s in zip(assignment.exercises, streams)]
+
+
+def _errors_in(actual) -> list[dict]:
+    if not isinstance(actual, dict):
+        return []
+    steps = actual.get("steps", [actual])
+    return [s for s in steps if isinstance(s, dict) and "error" in s] if isinstance(steps, list) else []
+
+
+def judge_results(ex: Exercise, cases: list, data) -> ExerciseVerdict:
+    """Judge the sandbox's plain output for one exercise against the grader's reference."""
+    v = ExerciseVerdict(ex.name, ex.grade_id, ex.points)
+    if not isinstance(data, dict):
+        v.problems = ["the grader got no result"]
+        return v
+    if "missing" in data:
+        v.outcome, v.problems = "missing", [str(data["missing"])[:500]]
+        return v
+    if "runner_error" in data:
+        v.problems = [f"the results could not be sent back: {str(data['runner_error'])[:300]}"]
+        return v
+    results = data.get("results")
+    if not isinstance(results, list) or len(results) != len(cases):
+        v.problems = ["the grader got an incomplete set of results"]
+        return v
+    problems, kinds = [], set()
+    for case, actual in zip(cases, results):
+        errors = _errors_in(actual)
+        for err in errors:
+            etype = str(err.get("error_type", ""))
+            kinds.add(etype)
+        if any(str(e.get("error_type")) == "NotImplementedError" for e in errors):
+            v.outcome, v.problems = "not-implemented", [f"{ex.name} is not implemented yet (it raises NotImplementedError)"]
+            return v
+        try:
+            problems += ex.judge(case, actual)
+        except Exception as exc:  # noqa: BLE001 - a malformed result must not crash the grader
+            problems.append(f"the result could not be judged ({type(exc).__name__}: {exc})"[:300])
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    if "NameError" in kinds:
+        problems.append("note: the grader runs only your solution cells (with numpy as np and math imported); "
+                        "code or imports in other cells are not available to your functions")
+    v.problems = problems
+    v.passed = not problems
+    if v.passed:
+        v.outcome = "passed"
+    elif "MemoryError" in kinds:
+        v.outcome = "memory"
+    elif "BlockingIOError" in kinds:
+        v.outcome = "process-limit"
+    return v
+
+
+def _read_progress(out_dir: Path) -> list[str]:
+    try:
+        text = (out_dir / "progress").read_text(errors="replace")
+    except OSError:
+        return []
+    return [ln.strip() for ln in text.splitlines() if ln.strip()]
+
+
+def _read_plain(path: Path, max_bytes: int = 64 << 20):
+    try:
+        if path.stat().st_size > max_bytes:
+            return {"runner_error": "result file too large"}
+        return unpack(path.read_bytes(), max_bytes=max_bytes)
+    except FileNotFoundError:
+        return None
+    except (OSError, NotPlain) as exc:
+        return {"runner_error": f"unreadable result: {exc}"}
+
+
+def verify(assignment: Assignment, cells: list[str], sandbox: Sandbox, scratch: Path, limits: Limits,
+           seed: int, *, max_attempts: int = 4, cases: list[list] | None = None) -> Verification:
+    """Run ``cells`` in ``sandbox`` and judge every exercise of ``assignment``.
+
+    scratch: a fresh host directory (becomes the sandbox's only writable host directory).
+    limits.wall_seconds applies to each attempt; all attempts together get at most twice that.
+    """
+    t0 = time.monotonic()
+    scratch = Path(scratch)
+    cases = cases if cases is not None else make_cases(assignment, seed)
+    exercises = list(assignment.exercises)
+    verdicts: dict[int, ExerciseVerdict] = {}
+    result = Verification(exercises={}, sandboxed=sandbox.sandboxed)
+    skip_cells: set[int] = set()
+    deadline = t0 + 2 * limits.wall_seconds
+    cell_errors: dict[int, dict] = {}
+    while len(verdicts) < len(exercises) and result.attempts < max_attempts:
+        remaining = deadline - time.monotonic()
+        if remaining < 1:
+            break
+        result.attempts += 1
+        work = scratch / "verify"
+        if work.exists():
+            shutil.rmtree(work)
+        (work / "out").mkdir(parents=True)
+        job = {"preamble": PREAMBLE, "cells": list(cells), "skip_cells": sorted(skip_cells),
+               "skip_exercises": [exercises[k].name for k in verdicts],
+               "exercises": [{"name": ex.name, "driver": ex.driver, "cases": cs if k not in verdicts else []}
+                             for k, (ex, cs) in enumerate(zip(exercises, cases))]}
+        (work / "in.npz").write_bytes(pack(job))
+        inside = sandbox.work(scratch) + "/verify"
+        run = sandbox.run([sandbox.python, "-I", f"{sandbox.lib}/autograder/kernel/verify_runner.py", sandbox.lib,
+                           f"{inside}/in.npz", f"{inside}/out"], scratch,
+                          limits.replace(wall_seconds=min(limits.wall_seconds, remaining)))
+        cells_data = _read_plain(work / "out" / "cells.npz")
+        if isinstance(cells_data, dict) and isinstance(cells_data.get("errors"), list):
+            for e in cells_data["errors"]:
+                if isinstance(e, dict) and isinstance(e.get("cell"), int):
+                    cell_errors.setdefault(e["cell"], {"cell": e["cell"], "error": str(e.get("error", ""))[:500],
+                                                       "error_type": str(e.get("error_type", ""))[:100]})
+        for k, ex in enumerate(exercises):
+            if k in verdicts:
+                continue
+            data = _read_plain(work / "out" / f"ex-{k}.npz")
+            if data is not None:
+                verdicts[k] = judge_results(ex, cases[k], data)
+        progress = _read_progress(work / "out")
+        finished = run.returncode == 0 and progress[-1:] == ["done"] and not run.timed_out
+        if finished:
+            break
+        # The process ended abnormally: blame the step it was on, then retry without it.
+        reason, outcome = _abnormal(run)
+        result.flags.add(outcome)
+        last = progress[-1] if progress else ""
+        if last.startswith("cell "):
+            try:
+                i = int(last.split()[1])
+            except (IndexError, ValueError):
+                break
+            skip_cells.add(i)
+            cell_errors[i] = {"cell": i, "error": reason, "error_type": outcome}
+        elif last.startswith("exercise "):
+            try:
+                k = int(last.split()[1])
+            except (IndexError, ValueError):
+                break
+            if k in verdicts or not 0 <= k < len(exercises):
+                break
+            ex = exercises[k]
+            verdicts[k] = ExerciseVerdict(ex.name, ex.grade_id, ex.points, outcome=outcome,
+                                          problems=[f"while the grader called {ex.name}, the process {reason}"])
+        else:
+            break  # died before running anything of the learner's: nothing to skip
+    for k, ex in enumerate(exercises):
+        if k not in verdicts:
+            verdicts[k] = ExerciseVerdict(ex.name, ex.grade_id, ex.points, outcome="crashed",
+                                          problems=["the grader could not run this function "
+                                                    f"({'; '.join(sorted(result.flags)) or 'no result'})"])
+    for v in verdicts.values():
+        if v.outcome in ("memory", "process-limit", "timeout", "crashed", "disk-limit"):
+            result.flags.add(v.outcome)
+    result.exercises = {exercises[k].name: verdicts[k] for k in range(len(exercises))}
+    result.cell_errors = [cell_errors[i] for i in sorted(cell_errors)]
+    result.seconds = time.monotonic() - t0
+    return result
+
+
+def _abnormal(run) -> tuple[str, str]:
+    if run.timed_out:
+        return f"did not finish within {run.wall_time:.0f} s", "timeout"
+    if run.memory_exceeded:
+        return "used more memory than allowed", "memory"
+    if run.disk_exceeded:
+        return "wrote more files than allowed", "disk-limit"
+    return run.describe(), "crashed"
+
+
+def cleanup(scratch: Path) -> None:
+    shutil.rmtree(Path(scratch) / "verify", ignore_errors=True)
+

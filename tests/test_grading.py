@@ -1,0 +1,354 @@
+"""Grading a class end to end: statuses and scores in grades.csv and the gradebook, feedback,
+idempotent re-runs, the Dask path, the unsandboxed fallback, and the nbgrader workflow around it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import cli
+from autograder.grading import notebooks as nbs
+from autograder.grading.coordinator import GradeOptions, grade_class, load_course
+from autograder.grading.status import STATUSES, choose_status
+from autograder.sandbox import build_lib_dir, probe
+from grading_fixtures import ASSIGNMENT_ID, FULL, NOTEBOOK, collect, load_course_notebooks, write_submission
+
+REPO = Path(__file__).resolve().parents[1]
+EXERCISES = list(FULL)
+FAST = ["--timeout", "10", "--notebook-timeout", "150", "--verify-timeout", "20", "--no-progress"]
+FAST_OPTS = {"cell_timeout": 10, "notebook_timeout": 150, "verify_timeout": 20, "progress": False}
+
+
+def _bwrap_ok(tmp_path_factory) -> bool:
+    return probe(build_lib_dir(tmp_path_factory.mktemp("probe") / "lib", mpl_cache=False))[0]
+
+
+def make_course(root: Path, exchange: Path | None = None) -> Path:
+    """A course directory like the repository: solutions/ and an nbgrader_config.py using the course's config."""
+    course = root / "course"
+    (course / "solutions").mkdir(parents=True)
+    shutil.copytree(REPO / "solutions" / ASSIGNMENT_ID, course / "solutions" / ASSIGNMENT_ID)
+    lines = ["c = get_config()", f"load_subconfig({str(REPO / 'autograder' / 'nbgrader_config.py')!r})",
+             f"c.CourseDirectory.root = {str(course)!r}"]
+    if exchange is not None:
+        lines.append(f"c.Exchange.root = {str(exchange)!r}")
+    (course / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
+    return course
+
+
+def read_csv(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+def gradebook_scores(course: Path, student_ids) -> dict[str, dict]:
+    from nbgrader.api import Gradebook
+
+    c = load_course(course)
+    out = {}
+    with Gradebook(c.db_url, c.course_id) as gb:
+        for sid in student_ids:
+            sub = gb.find_submission_notebook(Path(NOTEBOOK).stem, ASSIGNMENT_ID, sid)
+            out[sid] = {"score": sub.score, "flagged": sub.flagged,
+                        "cells": {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade) for g in sub.grades}}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure parts: no sandbox needed
+
+
+@pytest.fixture(scope="module")
+def course_notebooks():
+    return load_course_notebooks()
+
+
+def test_partial_credit_is_read_under_numpy_2():
+    assert nbs.parse_partial("np.float64(2.0)") == 2.0
+    assert nbs.parse_partial("numpy.int64(3)") == 3.0
+    assert nbs.parse_partial(["1.5"]) == 1.5
+    assert nbs.parse_partial("'hello'") is None
+    cell = nbformat.v4.new_code_cell("x", metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 4,
+                                                                "solution": False, "locked": True}})
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="UserWarning: careful\n"),
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "np.float64(2.0)"}, execution_count=1)]
+    assert nbs.kernel_cell_scores(nb)["t"]["score"] == 2.0  # stderr is no error; partial credit is 2, not 4
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="UserWarning: careful\n")]
+    assert nbs.kernel_cell_scores(nb)["t"]["score"] == 4.0
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=[])]
+    assert nbs.kernel_cell_scores(nb)["t"]["score"] == 0.0
+    assert nbs.kernel_cell_scores(nb, executed=set())["t"]["note"] == "not run"
+
+
+def test_restore_puts_back_deleted_duplicated_and_edited_cells(course_notebooks):
+    cn = course_notebooks
+    untouched = nbs.restore(cn.student, cn.master, cn.student)
+    assert untouched.notes == []
+    assert [c.source for c in untouched.nb.cells] == [c.source for c in cn.master.cells]
+
+    nb = nbformat.reads(nbformat.writes(cn.correct), as_version=4)
+
+    def index(gid):
+        return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells].index(gid)
+
+    t = index("test_sgd_momentum")
+    nb.cells.insert(t + 1, nbformat.reads(nbformat.writes(nb), as_version=4).cells[t])   # duplicate a test cell
+    nb.cells[t].source = "pass  # no tests here"                                        # edit it
+    del nb.cells[index("test_nesterov_momentum")]                                       # delete another
+    nb.cells[index("momentum_optimal_params")].metadata["nbgrader"]["solution"] = False  # edit metadata
+    nb.metadata["kernelspec"] = {"name": "evil", "display_name": "evil", "language": "python"}
+    r = nbs.restore(nb, cn.master, cn.student)
+    text = " ".join(r.notes)
+    assert "duplicate" in text and "edited" in text and "missing" in text and "metadata" in text
+    restored_gids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in r.nb.cells]
+    assert restored_gids == [c.metadata.get("nbgrader", {}).get("grade_id") for c in cn.master.cells]
+    assert len(r.nb.cells) == len(cn.master.cells)
+    test_cell = r.nb.cells[restored_gids.index("test_sgd_momentum")]
+    assert "BEGIN HIDDEN TESTS" in test_cell.source  # restored from the master, hidden tests included
+    assert r.nb.metadata["kernelspec"]["name"] == "python3"
+    assert len(nbs.solution_sources(r.nb)) == 3
+
+
+def test_malformed_notebooks_are_refused_or_rebuilt():
+    with pytest.raises(nbs.NotebookProblem, match="JSON"):
+        nbs.read_submission(b"{not json")
+    with pytest.raises(nbs.NotebookProblem):
+        nbs.read_submission(b"[1, 2, 3]")
+    broken = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+              "cells": [{"cell_type": "code", "source": ["x = 1\n", "y = 2"], "bogus": True},
+                        {"cell_type": "markdown", "source": "hi", "metadata": "not a dict"}]}
+    nb, notes = nbs.read_submission(json.dumps(broken).encode())
+    assert notes and notes[0].startswith("malformed") and nb.cells[0].source == "x = 1\ny = 2"
+
+
+def test_feedback_hides_hidden_tests(course_notebooks):
+    fb = nbs.feedback_notebook(course_notebooks.master, "summary", {})
+    text = nbformat.writes(fb)
+    assert "HIDDEN TESTS" not in text and "_A.check" not in text and "ASSIGNMENT as _A" not in text
+
+
+def test_status_priority():
+    assert choose_status([]) == "graded"
+    assert choose_status(["missing-cells-restored", "tamper-suspected"]) == "tamper-suspected"
+    assert choose_status(["unsandboxed", "timeout"]) == "timeout"
+    assert choose_status(["timeout", "memory"]) == "memory"
+    assert set(STATUSES) >= {"graded", "malformed", "timeout", "memory", "kernel-died", "missing-cells-restored",
+                             "tamper-suspected", "unsandboxed", "no-notebook"}
+
+
+# ---------------------------------------------------------------------------------------------
+# A class, graded for real
+
+
+def grade_fixtures(root: Path, fixtures, course_notebooks, *extra_args: str) -> dict:
+    """Write ``fixtures`` as a class under ``root``, grade it with the CLI, return what is needed to check it.
+
+    The hostile-submission catalogue can reuse this: ``rows = grade_fixtures(...)["rows"]``, then
+    :func:`check_fixture` for each fixture.
+    """
+    import io
+    from contextlib import redirect_stdout
+
+    course = make_course(root)
+    for f in fixtures:
+        write_submission(root / "submitted", f.name, f.build(course_notebooks))
+    out = root / "out"
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        rc = cli.main([ASSIGNMENT_ID, str(root / "submitted"), "--out", str(out), "--course-dir", str(course),
+                       "--workers", "2", *FAST, *extra_args])
+    assert rc == 0, buf.getvalue()
+    return {"root": root, "course": course, "out": out, "fixtures": fixtures, "stdout": buf.getvalue(),
+            "rows": read_csv(out / "grades.csv")}
+
+
+def check_fixture(f, row: dict) -> None:
+    """A fixture's expected status, scores and flags against its row of grades.csv."""
+    assert row["status"] == f.status, (f.name, row)
+    if f.scores is not None:
+        got = {ex: float(row[ex]) for ex in EXERCISES}
+        assert got == {k: float(v) for k, v in f.scores.items()}, (f.name, row)
+        assert float(row["score"]) == sum(got.values())
+    for flag in f.flags:
+        assert flag in row["flags"].split("+"), (f.name, row)
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory, course_notebooks):
+    if not _bwrap_ok(tmp_path_factory):
+        pytest.skip("bubblewrap is not usable here")
+    root = tmp_path_factory.mktemp("class")
+    (root / "submitted" / "no-notebook" / ASSIGNMENT_ID).mkdir(parents=True)
+    (root / "submitted" / "no-notebook" / ASSIGNMENT_ID / "Untitled.ipynb").write_text("{}")
+    return grade_fixtures(root, collect(["basic"]), course_notebooks)
+
+
+@pytest.mark.slow
+def test_class_statuses_and_scores(graded_class):
+    rows = graded_class["rows"]
+    expected = {f.name: f for f in graded_class["fixtures"]}
+    assert set(rows) == set(expected) | {"no-notebook"}
+    for name, f in expected.items():
+        check_fixture(f, rows[name])
+        assert float(rows[name]["max_score"]) == 10
+    assert rows["no-notebook"]["status"] == "no-notebook" and "Untitled.ipynb" in rows["no-notebook"]["notes"]
+    assert "tamper" in graded_class["stdout"] and "grades:" in graded_class["stdout"]
+
+
+@pytest.mark.slow
+def test_gradebook_and_course_files(graded_class):
+    rows = read_csv(graded_class["out"] / "grades.csv")
+    course = graded_class["course"]
+    gb = gradebook_scores(course, rows)
+    for sid, row in rows.items():
+        assert gb[sid]["score"] == pytest.approx(float(row["score"])), sid
+        assert gb[sid]["flagged"] == (row["status"] != "graded")
+        assert (course / "autograded" / sid / ASSIGNMENT_ID / NOTEBOOK).is_file()
+        html = (course / "feedback" / sid / ASSIGNMENT_ID / "03_momentum.html").read_text()
+        assert html == (graded_class["out"] / "feedback" / sid / ASSIGNMENT_ID / "03_momentum.html").read_text()
+        for secret in ("HIDDEN TESTS", "_A.check", "ASSIGNMENT as _A"):
+            assert secret not in html, (sid, secret)
+        assert "Grading summary" in html
+    # the tampering student: the verifier's 0 stands, and the cell is flagged for a human
+    auto, manual, needs_review = gb["tamper"]["cells"]["test_sgd_momentum"]
+    assert auto == 0 and needs_review
+    autograded = nbformat.read(course / "autograded" / "tamper" / ASSIGNMENT_ID / NOTEBOOK, as_version=4)
+    text = nbformat.writes(autograded)
+    assert "sgd_momentum: hidden tests passed" in text and "[grader] verified outside your kernel: 0 / 4" in text
+    # the empty notebook: every function reported as not implemented, nothing else
+    empty = json.loads((graded_class["out"] / "results" / "empty.json").read_text())
+    assert {e["outcome"] for e in empty["exercises"].values()} == {"not-implemented"}
+    # the empty notebook's feedback contains no solution
+    html = (course / "feedback" / "empty" / ASSIGNMENT_ID / "03_momentum.html").read_text()
+    assert "sqrt_kappa" not in html and "v_prev = config" not in html
+
+
+@pytest.mark.slow
+def test_rerun_is_idempotent(graded_class):
+    out, course = graded_class["out"], graded_class["course"]
+    before_csv = (out / "grades.csv").read_text()
+    before_gb = gradebook_scores(course, read_csv(out / "grades.csv"))
+    res = grade_class(GradeOptions(assignment=ASSIGNMENT_ID, submissions_dir=graded_class["root"] / "submitted",
+                                   out_dir=out, course_dir=course, workers=2, **FAST_OPTS), log=lambda *a, **k: None)
+    assert res.graded_now == 0 and res.reused == len(graded_class["fixtures"]) + 1
+    assert (out / "grades.csv").read_text() == before_csv
+    assert gradebook_scores(course, read_csv(out / "grades.csv")) == before_gb
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_same_results(graded_class):
+    distributed = pytest.importorskip("dask.distributed")
+    students = ["correct", "tamper", "not-json"]
+    out = graded_class["root"] / "out-dask"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        res = grade_class(GradeOptions(assignment=ASSIGNMENT_ID, submissions_dir=graded_class["root"] / "submitted",
+                                       out_dir=out, course_dir=graded_class["course"], scheduler=cluster.scheduler_address,
+                                       students=students, **FAST_OPTS), log=lambda *a, **k: None)
+    assert res.graded_now == len(students)
+    pool = read_csv(graded_class["out"] / "grades.csv")
+    dask = read_csv(out / "grades.csv")
+    keep = ["score", "max_score", "status"] + EXERCISES
+    assert {s: {k: dask[s][k] for k in keep} for s in students} == {s: {k: pool[s][k] for k in keep} for s in students}
+
+
+@pytest.mark.slow
+def test_without_bwrap_grading_refuses_unless_allowed(tmp_path, monkeypatch, course_notebooks):
+    course = make_course(tmp_path)
+    write_submission(tmp_path / "submitted", "correct", collect(["basic"])[0].build(course_notebooks))
+    monkeypatch.setenv("NNOPT_BWRAP", "/nonexistent/bwrap")
+    args = [ASSIGNMENT_ID, str(tmp_path / "submitted"), "--out", str(tmp_path / "out"), "--course-dir", str(course),
+            "--workers", "1", *FAST]
+    assert cli.main(args) == 2
+    assert not (tmp_path / "out" / "grades.csv").exists()
+    assert cli.main(args + ["--allow-unsandboxed"]) == 0
+    row = read_csv(tmp_path / "out" / "grades.csv")["correct"]
+    assert row["status"] == "unsandboxed" and float(row["score"]) == 10
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("NNOPT_TEST_CATALOGUE") != "1",
+                    reason="grades 16 more notebooks (~2-3 min on 2 cores); set NNOPT_TEST_CATALOGUE=1")
+def test_robustness_catalogue(tmp_path, course_notebooks):
+    fixtures = collect(["robustness"])
+    rows = grade_fixtures(tmp_path, fixtures, course_notebooks)["rows"]
+    for f in fixtures:
+        check_fixture(f, rows[f.name])
+
+
+# ---------------------------------------------------------------------------------------------
+# The nbgrader workflow around nnopt-grade
+
+
+def nbgrader(*args, cwd, env):
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+@pytest.mark.slow
+def test_nbgrader_round_trip_then_nnopt_grade_then_export(tmp_path, tmp_path_factory, course_notebooks):
+    if not _bwrap_ok(tmp_path_factory):
+        pytest.skip("bubblewrap is not usable here")
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    os.chmod(exchange, 0o777)
+    course = make_course(tmp_path, exchange)
+    env = {**os.environ, "NNOPT_COURSE_ROOT": str(course), "HOME": str(tmp_path),
+           "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
+    nbgrader("generate_assignment", ASSIGNMENT_ID, "--force", cwd=course, env=env)
+    nbgrader("release_assignment", ASSIGNMENT_ID, "--force", cwd=course, env=env)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in course_notebooks.source.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for student, solved in {"alice": set(answers), "bob": {"momentum_optimal_params"}}.items():
+        home = tmp_path / student
+        home.mkdir()
+        (home / "nbgrader_config.py").write_text(
+            f"c = get_config()\nc.Exchange.root = {str(exchange)!r}\nc.CourseDirectory.course_id = 'nnopt'\n")
+        nbgrader("fetch_assignment", ASSIGNMENT_ID, cwd=home, env={**env, "NNOPT_COURSE_ROOT": str(home)})
+        path = home / ASSIGNMENT_ID / NOTEBOOK
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in solved:
+                cell.source = answers[gid]
+        nbformat.write(nb, path)
+        nbgrader("submit", ASSIGNMENT_ID, "--student", student, cwd=home, env={**env, "NNOPT_COURSE_ROOT": str(home)})
+    nbgrader("collect", ASSIGNMENT_ID, cwd=course, env=env)
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["alice", "bob"]
+
+    out = tmp_path / "out"
+    assert cli.main([ASSIGNMENT_ID, str(course / "submitted"), "--out", str(out), "--course-dir", str(course),
+                     "--workers", "2", *FAST]) == 0
+    rows = read_csv(out / "grades.csv")
+    assert (rows["alice"]["status"], float(rows["alice"]["score"])) == ("graded", 10.0)
+    assert (rows["bob"]["status"], float(rows["bob"]["score"])) == ("graded", 2.0)
+
+    # formgrader's view (nbgrader's API): both submissions autograded, with the verified scores
+    from nbgrader.apps import NbGraderAPI
+
+    c = load_course(course)
+    api = NbGraderAPI(coursedir=c.coursedir, config=c.config)
+    subs = {s["student"]: s for s in api.get_submissions(ASSIGNMENT_ID)}
+    assert subs["alice"]["autograded"] and subs["alice"]["score"] == 10
+    assert subs["bob"]["autograded"] and subs["bob"]["score"] == 2
+
+    # nbgrader's own feedback, through the course configuration, shows no hidden tests either
+    nbgrader("generate_feedback", ASSIGNMENT_ID, "--force", cwd=course, env=env)
+    html = (course / "feedback" / "bob" / ASSIGNMENT_ID / "03_momentum.html").read_text()
+    assert "HIDDEN TESTS" not in html and "_A.check" not in html
+
+    nbgrader("export", cwd=course, env=env)
+    with open(course / "grades.csv", newline="") as f:
+        export = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT_ID}
+    assert float(export["alice"]["score"]) == 10 and float(export["bob"]["score"]) == 2
+    assert float(export["alice"]["max_score"]) == 10
