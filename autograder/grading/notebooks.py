@@ -21,6 +21,7 @@ in the sandbox.
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
@@ -292,6 +293,51 @@ def restore(submitted: nbformat.NotebookNode, master: nbformat.NotebookNode,
 def solution_sources(nb) -> list[str]:
     """The code of the solution cells (master metadata), in notebook order."""
     return [c.source for c in nb.cells if c.cell_type == "code" and _is(c, "solution")]
+
+
+_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def definitions_only(source: str) -> bool:
+    """True for code that only imports and defines: functions, classes, constants, docstrings.
+
+    Such a cell can be re-run by the verifier without running a learner's experiments.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    if not tree.body:
+        return False
+    for node in tree.body:
+        if isinstance(node, _DEFINITIONS):
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None \
+                and not any(isinstance(n, (ast.Call, ast.Lambda, ast.Await)) for n in ast.walk(node.value)):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        return False
+    return True
+
+
+def verifier_sources(nb, master) -> list[str]:
+    """What the verifier re-runs: the solution cells and the learner's own helper cells.
+
+    A learner may put a helper function in a cell of their own; leaving it out would score an
+    honest answer 0. Cells that are not solution cells are taken only when they are the
+    learner's (not a cell of the master, verbatim) and hold nothing but definitions.
+    """
+    shipped = {c.source for c in master.cells if c.cell_type == "code"}
+    out = []
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        if _is(c, "solution"):
+            out.append(c.source)
+        elif not _nbg(c) and c.source not in shipped and definitions_only(c.source):
+            out.append(c.source)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

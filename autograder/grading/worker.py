@@ -417,12 +417,12 @@ def _grade(job: dict) -> dict:
     result["kernel"] = {k: report.get(k) for k in ("timeout_cell", "died_cell", "last_cell", "finished", "seconds", "error")}
     kernel_scores = nbs.kernel_cell_scores(graded, executed)
 
-    # 2. Only the solution cells, judged out of the kernel: the score.
+    # 2. Only the solution cells (and the learner's own definition cells), judged out of the kernel.
     opts = job["options"]
     vscratch = base / "scratch" / f"v-{uuid.uuid4().hex}"
     vscratch.mkdir(parents=True)
     try:
-        ver = verifier.verify(assignment, nbs.solution_sources(restored.nb), sandbox, vscratch,
+        ver = verifier.verify(assignment, nbs.verifier_sources(restored.nb, master), sandbox, vscratch,
                               _limits(opts, opts["verify_timeout"]), int(job["seed"]))
     finally:
         shutil.rmtree(vscratch, ignore_errors=True)
