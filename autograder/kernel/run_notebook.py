@@ -88,6 +88,9 @@ def main(argv=None) -> int:
     os.environ["JUPYTER_PATH"] = _kernel_spec(args.lib, home)
     os.environ.pop("MPLBACKEND", None)
 
+    # jsonschema imports rfc3987_syntax when it is installed, which compiles a grammar for 2+ s;
+    # nbformat's validation never checks IRI formats, and this runs once per submission.
+    sys.modules.setdefault("rfc3987_syntax", None)
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
