@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per submission, for running the whole notebook (default 600)")
     p.add_argument("--verify-timeout", type=float, default=60.0, metavar="SECONDS",
                    help="per verifier run of the graded functions (default 60)")
+    p.add_argument("--feedback-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="per feedback HTML rendered by the grader (default 60; the grade is kept without it)")
     p.add_argument("--memory", type=int, default=2048, metavar="MiB", help="address space per sandboxed process (default 2048)")
     p.add_argument("--total-memory", type=int, default=3072, metavar="MiB",
                    help="resident memory of one sandbox, all processes together (default 3072)")
@@ -73,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         assignment=args.assignment, submissions_dir=args.submissions, out_dir=args.out, course_dir=args.course_dir,
         workers=args.workers, scheduler=args.scheduler, allow_unsandboxed=args.allow_unsandboxed,
         cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout, verify_timeout=args.verify_timeout,
+        feedback_timeout=args.feedback_timeout,
         memory_mb=args.memory, total_memory_mb=args.total_memory, nproc=args.nproc, progress=not args.no_progress,
         update_gradebook=not args.no_gradebook, force=args.force, students=args.students)
     try:

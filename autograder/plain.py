@@ -116,22 +116,36 @@ def unpack(data: bytes, max_bytes: int = 256 * 1024 * 1024):
     """Inverse of ``pack``; raises ``NotPlain`` on anything malformed. Never unpickles."""
     if len(data) > max_bytes:
         raise NotPlain(f"packed result of {len(data)} bytes exceeds {max_bytes}")
+    # The bytes may come from code in the sandbox: a 1 MB deflated member can inflate to 1 GB in
+    # the grader (a zip bomb), so the sizes the archive declares are checked before anything is
+    # inflated (zipfile never inflates a member past its declared size), and any failure of the
+    # zip or npy readers (unsupported compression, encryption, absurd shapes) is NotPlain.
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            declared = sum(info.file_size for info in zf.infolist())
+    except Exception as exc:  # noqa: BLE001
+        raise NotPlain(f"result is not a valid archive: {exc}"[:300]) from None
+    if declared > max_bytes:
+        raise NotPlain(f"result archive would inflate to {declared} bytes, more than {max_bytes}")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise NotPlain(f"result is not a valid archive: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - ValueError, BadZipFile, NotImplementedError, MemoryError...
+        raise NotPlain(f"result is not a valid archive: {type(exc).__name__}: {exc}"[:300]) from None
     raw = arrays.pop("__manifest__", None)
     if raw is None:
         raise NotPlain("result archive has no manifest")
     try:
         manifest = json.loads(raw.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise NotPlain(f"result manifest is not JSON: {exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise NotPlain(f"result manifest is not JSON: {type(exc).__name__}: {exc}"[:300]) from None
     for k, a in arrays.items():
         if a.dtype.kind not in "fiub":
             raise NotPlain(f"array {k} has dtype {a.dtype}")
-    return _decode(manifest, arrays)
+    try:
+        return _decode(manifest, arrays)
+    except RecursionError:  # a manifest nested deeper than the interpreter's stack
+        raise NotPlain("result manifest is nested too deeply") from None
 
 
 def is_number(x) -> bool:

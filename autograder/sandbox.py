@@ -54,7 +54,7 @@ import time
 from pathlib import Path
 
 __all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "get_sandbox", "build_lib_dir",
-           "probe", "SANDBOX_LIB", "SANDBOX_WORK", "LIB_MODULES"]
+           "probe", "read_untrusted", "SANDBOX_LIB", "SANDBOX_WORK", "LIB_MODULES"]
 
 #: Where the lib dir and the scratch dir appear inside the sandbox.
 SANDBOX_LIB = "/opt/nnopt"
@@ -609,6 +609,47 @@ class Sandbox:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading what sandboxed code wrote
+
+
+def read_untrusted(root: Path, rel: str, cap: int) -> bytes:
+    """The bytes of ``root/rel``, a file the sandbox could write, read without trusting it.
+
+    Sandboxed code owns everything under its scratch dir, so a "result file" may have been
+    replaced by a symlink (to ``/dev/zero``, or to any host file the grader can read), a FIFO
+    (``open`` would block forever) or a huge file. Every path component below ``root`` is
+    opened with ``O_NOFOLLOW``; only a regular file of at most ``cap`` bytes is read.
+    Raises FileNotFoundError when it is absent, OSError when it is refused.
+    """
+    parts = Path(rel).parts
+    if not parts or any(p in ("", ".", "..") or "/" in p for p in parts):
+        raise ValueError(f"bad relative path {rel!r}")
+    fds = [os.open(root, os.O_RDONLY | os.O_DIRECTORY)]
+    try:
+        for part in parts[:-1]:
+            fds.append(os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fds[-1]))
+        fds.append(os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fds[-1]))
+        st = os.fstat(fds[-1])
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{rel} is not a regular file")
+        if st.st_size > cap:
+            raise OSError(f"{rel} is larger than {cap} bytes")
+        chunks, size = [], 0
+        while size <= cap:
+            chunk = os.read(fds[-1], min(1 << 20, cap + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > cap:
+            raise OSError(f"{rel} is larger than {cap} bytes")
+        return b"".join(chunks)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------

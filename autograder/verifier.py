@@ -22,6 +22,7 @@ retries without it, so one bad function does not cost the others their points.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .plain import NotPlain, pack, unpack
-from .sandbox import Limits, Sandbox
+from .sandbox import Limits, Sandbox, read_untrusted
 from .spec import Assignment, Exercise
 
 __all__ = ["PREAMBLE", "ExerciseVerdict", "Verification", "make_cases", "verify", "judge_results"]
@@ -138,22 +139,24 @@ def judge_results(ex: Exercise, cases: list, data) -> ExerciseVerdict:
     return v
 
 
-def _read_progress(out_dir: Path) -> list[str]:
+# The files below are written next to the learner's code, which may replace them by a FIFO, a
+# symlink (to /dev/zero or a host file) or a huge file: read them only through read_untrusted.
+
+
+def _read_progress(scratch: Path, rel: str) -> list[str]:
     try:
-        text = (out_dir / "progress").read_text(errors="replace")
-    except OSError:
+        text = read_untrusted(scratch, rel, 1 << 20).decode("utf-8", errors="replace")
+    except (OSError, ValueError):
         return []
     return [ln.strip() for ln in text.splitlines() if ln.strip()]
 
 
-def _read_plain(path: Path, max_bytes: int = 64 << 20):
+def _read_plain(scratch: Path, rel: str, max_bytes: int = 64 << 20):
     try:
-        if path.stat().st_size > max_bytes:
-            return {"runner_error": "result file too large"}
-        return unpack(path.read_bytes(), max_bytes=max_bytes)
+        return unpack(read_untrusted(scratch, rel, max_bytes), max_bytes=max_bytes)
     except FileNotFoundError:
         return None
-    except (OSError, NotPlain) as exc:
+    except (OSError, ValueError, NotPlain) as exc:
         return {"runner_error": f"unreadable result: {exc}"}
 
 
@@ -173,25 +176,30 @@ def verify(assignment: Assignment, cells: list[str], sandbox: Sandbox, scratch: 
     skip_cells: set[int] = set()
     deadline = t0 + 2 * limits.wall_seconds
     cell_errors: dict[int, dict] = {}
+    work = None
     while len(verdicts) < len(exercises) and result.attempts < max_attempts:
         remaining = deadline - time.monotonic()
         if remaining < 1:
             break
         result.attempts += 1
-        work = scratch / "verify"
-        if work.exists():
-            shutil.rmtree(work)
+        # A fresh, unguessable directory per attempt: the learner's code of an earlier attempt may
+        # have replaced "verify" by a symlink to a host directory (rmtree would refuse it and
+        # mkdir/write_bytes would follow it).
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        name = f"verify-{result.attempts}-{secrets.token_hex(8)}"
+        work = scratch / name
         (work / "out").mkdir(parents=True)
         job = {"preamble": PREAMBLE, "cells": list(cells), "skip_cells": sorted(skip_cells),
                "skip_exercises": [exercises[k].name for k in verdicts],
                "exercises": [{"name": ex.name, "driver": ex.driver, "cases": cs if k not in verdicts else []}
                              for k, (ex, cs) in enumerate(zip(exercises, cases))]}
         (work / "in.npz").write_bytes(pack(job))
-        inside = sandbox.work(scratch) + "/verify"
+        inside = sandbox.work(scratch) + "/" + name
         run = sandbox.run([sandbox.python, "-I", f"{sandbox.lib}/autograder/kernel/verify_runner.py", sandbox.lib,
                            f"{inside}/in.npz", f"{inside}/out"], scratch,
                           limits.replace(wall_seconds=min(limits.wall_seconds, remaining)))
-        cells_data = _read_plain(work / "out" / "cells.npz")
+        cells_data = _read_plain(scratch, f"{name}/out/cells.npz")
         if isinstance(cells_data, dict) and isinstance(cells_data.get("errors"), list):
             for e in cells_data["errors"]:
                 if isinstance(e, dict) and isinstance(e.get("cell"), int):
@@ -200,10 +208,10 @@ def verify(assignment: Assignment, cells: list[str], sandbox: Sandbox, scratch: 
         for k, ex in enumerate(exercises):
             if k in verdicts:
                 continue
-            data = _read_plain(work / "out" / f"ex-{k}.npz")
+            data = _read_plain(scratch, f"{name}/out/ex-{k}.npz")
             if data is not None:
                 verdicts[k] = judge_results(ex, cases[k], data)
-        progress = _read_progress(work / "out")
+        progress = _read_progress(scratch, f"{name}/out/progress")
         finished = run.returncode == 0 and progress[-1:] == ["done"] and not run.timed_out
         if finished:
             break
@@ -255,5 +263,6 @@ def _abnormal(run) -> tuple[str, str]:
 
 
 def cleanup(scratch: Path) -> None:
-    shutil.rmtree(Path(scratch) / "verify", ignore_errors=True)
+    for work in Path(scratch).glob("verify-*"):
+        shutil.rmtree(work, ignore_errors=True)
 

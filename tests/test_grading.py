@@ -152,8 +152,8 @@ def test_status_priority():
 def grade_fixtures(root: Path, fixtures, course_notebooks, *extra_args: str) -> dict:
     """Write ``fixtures`` as a class under ``root``, grade it with the CLI, return what is needed to check it.
 
-    The hostile-submission catalogue can reuse this: ``rows = grade_fixtures(...)["rows"]``, then
-    :func:`check_fixture` for each fixture.
+    ``rows = grade_fixtures(...)["rows"]``, then :func:`check_fixture` for each fixture (the full
+    catalogue has its own module, tests/test_grading_catalogue.py, which also checks the gradebook).
     """
     import io
     from contextlib import redirect_stdout
@@ -274,14 +274,8 @@ def test_without_bwrap_grading_refuses_unless_allowed(tmp_path, monkeypatch, cou
     assert row["status"] == "unsandboxed" and float(row["score"]) == 10
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("NNOPT_TEST_CATALOGUE") != "1",
-                    reason="grades 16 more notebooks (~2-3 min on 2 cores); set NNOPT_TEST_CATALOGUE=1")
-def test_robustness_catalogue(tmp_path, course_notebooks):
-    fixtures = collect(["robustness"])
-    rows = grade_fixtures(tmp_path, fixtures, course_notebooks)["rows"]
-    for f in fixtures:
-        check_fixture(f, rows[f.name])
+# The catalogue of hostile and broken submissions (every other module of grading_fixtures) is
+# graded, in one run, by tests/test_grading_catalogue.py.
 
 
 # ---------------------------------------------------------------------------------------------

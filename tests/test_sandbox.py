@@ -141,9 +141,10 @@ def test_memory_watchdog_kills_a_bomb(sandbox, scratch):
 
 def test_fork_bomb_is_contained(sandbox, scratch):
     t0 = time.monotonic()
-    res = run_py(sandbox, scratch, """
+    token = f"forkbomb-{os.getpid()}-{time.monotonic_ns()}"  # marks this test's processes only
+    res = run_py(sandbox, scratch, f"""
         import os
-        n = 0
+        n = 0  # {token}
         try:
             while True:
                 os.fork()
@@ -153,9 +154,10 @@ def test_fork_bomb_is_contained(sandbox, scratch):
     """, nproc=32, wall_seconds=20)
     assert time.monotonic() - t0 < 25
     assert "BlockingIOError" in res.stdout.decode()
-    # nothing of it survives the sandbox (zombies waiting for init to reap them run nothing)
-    ps = subprocess.run(["ps", "-eo", "uid=,stat="], capture_output=True, text=True).stdout.split("\n")
-    alive = [line for line in ps if line.split() and int(line.split()[0]) >= sbx.UID_BASE
+    # Nothing of it survives the sandbox (zombies waiting for init to reap them run nothing).
+    # Only this test's processes are looked at: other sandboxes may be running in parallel.
+    ps = subprocess.run(["ps", "-eo", "uid=,stat=,args="], capture_output=True, text=True).stdout.split("\n")
+    alive = [line for line in ps if token in line and line.split() and int(line.split()[0]) >= sbx.UID_BASE
              and not line.split()[1].startswith("Z")]
     assert not alive
 

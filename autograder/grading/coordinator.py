@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -58,6 +59,7 @@ class GradeOptions:
     cell_timeout: float = DEFAULT_OPTIONS["cell_timeout"]
     notebook_timeout: float = DEFAULT_OPTIONS["notebook_timeout"]
     verify_timeout: float = DEFAULT_OPTIONS["verify_timeout"]
+    feedback_timeout: float = DEFAULT_OPTIONS["feedback_timeout"]
     memory_mb: int = DEFAULT_OPTIONS["memory_mb"]
     total_memory_mb: int = DEFAULT_OPTIONS["total_memory_mb"]
     nproc: int = DEFAULT_OPTIONS["nproc"]
@@ -161,12 +163,43 @@ def _discover(submissions_dir: Path, assignment_id: str, notebook: str, only=Non
             continue
         nb_path = adir / notebook
         others = sorted(p.name for p in adir.glob("*.ipynb") if p.name != notebook)
-        ts_path = adir / "timestamp.txt"
-        timestamp = ts_path.read_text().strip()[:64] if ts_path.is_file() else None
-        data = nb_path.read_bytes() if nb_path.is_file() else None
+        notes = []
+        # Both files come from the student. Only regular files are read, and only so much of them:
+        # a symlink (to /dev/zero, to another student's notebook), a FIFO or a huge file must not
+        # hang or exhaust the grader.
+        raw_ts = _read_submitted(ts_path := adir / "timestamp.txt", 4096)
+        timestamp = raw_ts.decode("utf-8", errors="replace").strip()[:64] if raw_ts is not None else None
+        if timestamp:
+            try:  # nbgrader parses it when the submission is recorded: garbage would crash the whole batch
+                from nbgrader.utils import parse_utc
+
+                parse_utc(timestamp)
+            except Exception:  # noqa: BLE001 - dateutil's ParserError, OverflowError, ...
+                notes.append(f"the submission's timestamp.txt ({timestamp[:40]!r}) is not a timestamp; ignored")
+                timestamp = None
+        elif ts_path.is_symlink() or (ts_path.exists() and not ts_path.is_file()):
+            notes.append("the submission's timestamp.txt is not a regular file; ignored")
+        data = _read_submitted(nb_path, nbs.MAX_NOTEBOOK_BYTES + 1)
+        if data is None and (nb_path.is_symlink() or nb_path.exists()):
+            others = sorted(others + [f"{notebook} (not a regular file: not read)"])
         subs.append({"student_id": student_dir.name, "notebook_bytes": data, "other_notebooks": others,
-                     "timestamp": timestamp or None})
+                     "timestamp": timestamp or None, "notes": notes})
     return subs
+
+
+def _read_submitted(path: Path, cap: int) -> bytes | None:
+    """At most ``cap`` bytes of ``path`` if it is a regular file (not a symlink, FIFO or device), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(cap)
+    finally:
+        os.close(fd)
 
 
 def _key(sub: dict, version: str, fingerprint: str) -> str:
@@ -439,6 +472,7 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
             log(f"WARNING: grading WITHOUT a sandbox ({sandbox.why_unsandboxed}); every result will say 'unsandboxed'")
         options = {**DEFAULT_OPTIONS, "cell_timeout": float(opts.cell_timeout),
                    "notebook_timeout": float(opts.notebook_timeout), "verify_timeout": float(opts.verify_timeout),
+                   "feedback_timeout": float(opts.feedback_timeout),
                    "memory_mb": int(opts.memory_mb), "total_memory_mb": int(opts.total_memory_mb),
                    "nproc": int(opts.nproc), "allow_unsandboxed": bool(opts.allow_unsandboxed)}
         fingerprint = json.dumps({k: v for k, v in options.items()}, sort_keys=True) + f"|sandboxed={sandbox.sandboxed}"

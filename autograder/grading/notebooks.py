@@ -112,7 +112,7 @@ def read_submission(data: bytes) -> tuple[nbformat.NotebookNode, list[str]]:
     Raises NotebookProblem when nothing usable can be recovered.
     """
     if len(data) > MAX_NOTEBOOK_BYTES:
-        raise NotebookProblem(f"the notebook file is {len(data) >> 20} MiB, more than the {MAX_NOTEBOOK_BYTES >> 20} MiB allowed")
+        raise NotebookProblem(f"the notebook file is larger than the {MAX_NOTEBOOK_BYTES >> 20} MiB allowed")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -15,10 +15,13 @@ the verifier (the score); combine, choose a status, and render the feedback.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import traceback
 import uuid
@@ -29,7 +32,7 @@ import numpy as np
 
 from .. import verifier
 from ..plain import pack
-from ..sandbox import Limits, Sandbox, build_lib_dir, get_sandbox
+from ..sandbox import Limits, Sandbox, build_lib_dir, get_sandbox, read_untrusted
 from . import notebooks as nbs
 from .status import choose_status
 
@@ -45,6 +48,7 @@ DEFAULT_OPTIONS = {
     "nproc": 96,                   # processes + threads of one sandbox
     "max_cell_output": 100_000,    # characters of text output kept per cell
     "max_output": 10_000_000,      # characters of output (images included) kept per notebook
+    "feedback_timeout": 60.0,      # rendering one feedback HTML, in the grader (learner markdown can be slow)
     "allow_unsandboxed": False,
 }
 
@@ -123,10 +127,10 @@ def _limits(opts: dict, wall: float) -> Limits:
 
 
 def _read_capped(path: Path, cap: int) -> bytes | None:
+    # Student code could replace the file by a FIFO (a read that blocks forever), a symlink to
+    # /dev/zero (a read that never ends) or to a host file: read_untrusted refuses all of them.
     try:
-        if path.stat().st_size > cap:
-            return None
-        return path.read_bytes()
+        return read_untrusted(path.parent, path.name, cap)
     except OSError:
         return None
 
@@ -205,6 +209,8 @@ def _run_kernel(job, sandbox: Sandbox, base: Path, nb) -> tuple[object, dict, se
         except Exception:  # noqa: BLE001
             notes.append("the executed notebook could not be read back")
     last = report.get("last_cell", -1) if isinstance(report.get("last_cell", -1), int) else -1
+    # The report is writable by student code: a forged last_cell = 10**12 must not build a huge set below.
+    last = min(last, len(graded.cells) - 1)
     if report.get("finished") is True and not run.timed_out and not run.memory_exceeded:
         executed = set(range(len(graded.cells)))
     else:
@@ -286,6 +292,30 @@ def _verifier_output(ex: dict) -> str:
     return head + "".join(f"\n  - {p}" for p in ex["problems"][:3]) + "\n"
 
 
+class FeedbackTimeout(Exception):
+    """Rendering the feedback took longer than the ``feedback_timeout`` option."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float):
+    """Raise FeedbackTimeout in the block after ``seconds`` (SIGALRM: only in the main thread, as in the
+    process pool and the CLI; in a Dask worker's thread the block runs unbounded)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise FeedbackTimeout(f"rendering took more than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _placeholder(master, message: str):
     nb = nbformat.reads(nbformat.writes(master), as_version=4)
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**The grader could not use this submission:** {message}"))
@@ -301,10 +331,16 @@ def _finish(job, result: dict, graded_nb, assignment) -> dict:
     try:
         fb = nbs.feedback_notebook(graded_nb, _summary_markdown(result), scores,
                                    *job.get("hidden_delimiters", ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")))
-        result["feedback_html"] = nbs.render_feedback_html(
-            fb, notebook_name=Path(job["notebook"]).stem, score=result["score"], max_score=result["max_score"])
+        # The learner's own markdown cells are rendered here, in the grader, and nbconvert's markdown
+        # parser is quadratic on some inputs (a 1 MB cell of "[[[...]]]" takes hours): bound it.
+        with _deadline(float(job["options"].get("feedback_timeout", DEFAULT_OPTIONS["feedback_timeout"]))):
+            result["feedback_html"] = nbs.render_feedback_html(
+                fb, notebook_name=Path(job["notebook"]).stem, score=result["score"], max_score=result["max_score"])
     except Exception as exc:  # noqa: BLE001 - feedback must not lose the grade
-        result["feedback_html"] = f"<html><body><p>Feedback could not be rendered: {type(exc).__name__}</p></body></html>"
+        import html  # the summary (score, per-exercise results, notes) still reaches the learner
+
+        result["feedback_html"] = (f"<html><body><p>Feedback could not be rendered: {type(exc).__name__}</p>"
+                                   f"<pre>{html.escape(_summary_markdown(result))}</pre></body></html>")
         result["notes"].append(f"feedback could not be rendered: {type(exc).__name__}: {exc}"[:300])
     result.setdefault("timings", {})["feedback_s"] = round(time.monotonic() - t_fb, 3)
     result["seconds"] = round(time.monotonic() - result.pop("_t0"), 3)
@@ -348,7 +384,7 @@ def _base_result(job, assignment, master) -> dict:
                            "solution_cell": _solution_cell_of(master).get(ex.grade_id)}
                  for ex in assignment.exercises}
     return {"student_id": job["student_id"], "assignment": assignment.id, "notebook": job["notebook"],
-            "key": job["key"], "status": None, "flags": [], "notes": [], "score": 0.0,
+            "key": job["key"], "status": None, "flags": [], "notes": list(job.get("notes") or []), "score": 0.0,
             "max_score": float(sum(c["points"] for c in cells.values() if c["kind"] == "test")),
             "cells": cells, "exercises": exercises, "timestamp": job.get("timestamp"),
             "sandboxed": None, "verifier": None, "kernel": None, "_t0": time.monotonic()}
@@ -381,14 +417,14 @@ def _grade(job: dict) -> dict:
     if job.get("notebook_bytes") is None:
         others = job.get("other_notebooks") or []
         msg = f"no {job['notebook']} in the submission" + (f" (found: {', '.join(others)})" if others else "")
-        result["flags"], result["notes"] = ["no-notebook"], [msg]
+        result["flags"], result["notes"] = ["no-notebook"], [msg, *result["notes"]]
         for ex in result["exercises"].values():
             ex["outcome"], ex["problems"] = "no-notebook", [msg]
         return _finish(job, result, _placeholder(master, msg), assignment)
     try:
         submitted, notes = nbs.read_submission(job["notebook_bytes"])
     except nbs.NotebookProblem as exc:
-        result["flags"], result["notes"] = ["malformed"], [str(exc)]
+        result["flags"], result["notes"] = ["malformed"], [str(exc), *result["notes"]]
         for ex in result["exercises"].values():
             ex["outcome"], ex["problems"] = "malformed", [str(exc)]
         return _finish(job, result, _placeholder(master, str(exc)), assignment)

@@ -40,6 +40,18 @@ class CourseNotebooks:
     student: nbformat.NotebookNode  # as released: stubs, no hidden tests (an empty submission)
     correct: nbformat.NotebookNode  # the student version with the source's solution cells pasted in
 
+    @property
+    def slim(self) -> nbformat.NotebookNode:
+        """``correct`` without the learner's experiment cells (plots, training runs): the imports,
+        every nbgrader cell and the markdown stay. Still a correct submission (the experiments are
+        ordinary cells, not part of the assignment's skeleton), and its kernel runs in a few seconds,
+        so hostile fixtures whose point is elsewhere start from it to keep the catalogue fast."""
+        nb = copy.deepcopy(self.correct)
+        first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        nb.cells = [c for i, c in enumerate(nb.cells)
+                    if c.cell_type != "code" or i == first_code or c.metadata.get("nbgrader")]
+        return nb
+
 
 @dataclasses.dataclass
 class Fixture:
@@ -50,6 +62,7 @@ class Fixture:
     flags: tuple = ()                   # flags that must also be present
     description: str = ""
     slow: bool = False
+    note: str = ""                      # text the grader's notes (or the exercises' problems) must contain
 
 
 def load_course_notebooks(source_path: Path | None = None, config=None) -> CourseNotebooks:
@@ -179,18 +192,36 @@ def edit(*edits, start: str = "correct", extra_files: dict | None = None):
     return build
 
 
+def slim(*edits, extra_files: dict | None = None):
+    """``edit(*edits, start="slim")``: the edits applied to the correct notebook without its experiment cells."""
+    return edit(*edits, start="slim", extra_files=extra_files)
+
+
 def raw(files: dict | None):
     """A build function returning fixed files (bytes), e.g. a notebook that is not JSON."""
 
     return lambda course: files
 
 
+@dataclasses.dataclass(frozen=True)
+class Symlink:
+    """A file of a submission that is a symbolic link to ``target`` (relative to the file's folder, or absolute)."""
+
+    target: str
+
+
 def write_submission(root: Path, student_id: str, files: dict | None) -> Path:
-    """Write one fixture's files to ``root/<student_id>/<assignment>/``."""
+    """Write one fixture's files to ``root/<student_id>/<assignment>/`` (names may contain folders:
+    ``autograder/__init__.py``; a :class:`Symlink` value makes a symbolic link)."""
     d = Path(root) / student_id / ASSIGNMENT_ID
     d.mkdir(parents=True, exist_ok=True)
     for name, data in (files or {}).items():
-        (d / name).write_bytes(data)
+        path = d / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, Symlink):
+            path.symlink_to(data.target)
+        else:
+            path.write_bytes(data)
     return d
 
 
@@ -211,3 +242,13 @@ def collect(modules: list[str] | None = None) -> list[Fixture]:
 
 FULL = {"sgd_momentum": 4, "nesterov_momentum": 4, "momentum_optimal_params": 2}
 ZERO = {"sgd_momentum": 0, "nesterov_momentum": 0, "momentum_optimal_params": 0}
+
+# Plausible wrong answers (a flipped sign, an off-by-one), for fixtures that must not earn the points.
+WRONG_SGD = solution_cell("sgd_momentum", replace=("- config", "+ config"))
+WRONG_NESTEROV = solution_cell("nesterov_momentum", replace=("- config", "+ config"))
+WRONG_PARAMS = solution_cell("momentum_optimal_params", replace=("(sqrt_kappa - 1.0)", "(sqrt_kappa - 2.0)"))
+
+
+def but(**scores) -> dict:
+    """FULL with some exercises' scores changed: ``but(sgd_momentum=0)``."""
+    return {**FULL, **scores}

@@ -1,8 +1,11 @@
 """Broken and hostile submissions beyond the basic class: each must end with a clear status,
-with zeros only for the exercises that really fail, and never stop the others."""
+with zeros only for the exercises that really fail, and never stop the others.
+
+Most start from the slim notebook (no experiment cells) to keep the catalogue fast; ``wrong-kernelspec``
+and ``warns`` keep the full notebook (correct submissions with noise)."""
 
 from . import (FULL, ZERO, Fixture, delete_cell, duplicate_cell, edit, edit_metadata, insert_code_after, kernelspec,
-               raw, solution_cell)
+               raw, slim, solution_cell)
 
 _KILL_KERNEL = "import os\nos._exit(1)"
 _MEMORY_BOMB = "import numpy as _np\n_big = _np.ones(10**10)"
@@ -13,33 +16,34 @@ _INPUT = "name = input('your name? ')"
 _SYS_EXIT = "import sys\nsys.exit(0)"
 
 FIXTURES = [
-    Fixture("kill-kernel-after-tests", edit(insert_code_after("test_momentum_optimal_params", _KILL_KERNEL)),
+    Fixture("kill-kernel-after-tests", slim(insert_code_after("test_momentum_optimal_params", _KILL_KERNEL)),
             status="kernel-died", scores=FULL),
-    Fixture("kill-kernel-in-solution", edit(solution_cell("nesterov_momentum", append=_KILL_KERNEL)),
+    Fixture("kill-kernel-in-solution", slim(solution_cell("nesterov_momentum", append=_KILL_KERNEL)),
             status="kernel-died", scores={**FULL, "nesterov_momentum": 0, "momentum_optimal_params": 2}),
-    Fixture("memory-error", edit(insert_code_after("test_momentum_optimal_params", _MEMORY_BOMB)),
+    Fixture("memory-error", slim(insert_code_after("test_momentum_optimal_params", _MEMORY_BOMB)),
             status="memory", scores=FULL),
-    Fixture("rss-bomb", edit(insert_code_after("test_momentum_optimal_params", _RSS_BOMB)),
+    Fixture("rss-bomb", slim(insert_code_after("test_momentum_optimal_params", _RSS_BOMB)),
             status="memory", scores=FULL),
-    Fixture("fork-bomb", edit(insert_code_after("test_momentum_optimal_params", _FORK_BOMB)),
+    Fixture("fork-bomb", slim(insert_code_after("test_momentum_optimal_params", _FORK_BOMB)),
             status="process-limit", scores=FULL),
-    Fixture("huge-output", edit(insert_code_after("test_sgd_momentum", _HUGE_OUTPUT)),
+    Fixture("huge-output", slim(insert_code_after("test_sgd_momentum", _HUGE_OUTPUT)),
             status="output-truncated", scores=FULL),
-    Fixture("input", edit(insert_code_after("test_sgd_momentum", _INPUT)), status="graded", scores=FULL),
-    Fixture("sys-exit", edit(insert_code_after("test_sgd_momentum", _SYS_EXIT)), status="graded", scores=FULL),
-    Fixture("duplicated-test", edit(duplicate_cell("test_sgd_momentum")), status="missing-cells-restored", scores=FULL),
-    Fixture("test-metadata-removed", edit(edit_metadata("test_sgd_momentum", nbgrader=None),
+    Fixture("input", slim(insert_code_after("test_sgd_momentum", _INPUT)), status="graded", scores=FULL),
+    Fixture("sys-exit", slim(insert_code_after("test_sgd_momentum", _SYS_EXIT)), status="graded", scores=FULL),
+    Fixture("duplicated-test", slim(duplicate_cell("test_sgd_momentum")), status="missing-cells-restored", scores=FULL),
+    Fixture("test-metadata-removed", slim(edit_metadata("test_sgd_momentum", nbgrader=None),
                                           solution_cell("sgd_momentum", replace=("- config", "+ config"))),
             status="missing-cells-restored", scores={**FULL, "sgd_momentum": 0}),
-    Fixture("points-edited", edit(edit_metadata("test_nesterov_momentum", points=400)),
+    Fixture("points-edited", slim(edit_metadata("test_nesterov_momentum", points=400)),
             status="missing-cells-restored", scores=FULL),
     Fixture("wrong-kernelspec", edit(kernelspec("ir", "R")), status="graded", scores=FULL),
     Fixture("invalid-nbformat", lambda cn: {"03_momentum.ipynb": _invalid(cn)}, status="malformed", scores=FULL),
     Fixture("no-notebook-file", raw({"other.ipynb": b"{}"}), status="no-notebook", scores=ZERO),
     Fixture("warns", edit(solution_cell("momentum_optimal_params", replace=(
-        "    return learning_rate", "    import warnings\n    warnings.warn('kappa is large')\n    return learning_rate"))),
+        "    return learning_rate",
+        "    import warnings\n    warnings.warn('kappa is large')\n    return learning_rate"))),
             status="graded", scores=FULL, description="a correct function that writes a warning to stderr"),
-    Fixture("deleted-solution", edit(delete_cell("momentum_optimal_params")), status="missing-cells-restored",
+    Fixture("deleted-solution", slim(delete_cell("momentum_optimal_params")), status="missing-cells-restored",
             scores={**FULL, "momentum_optimal_params": 0}),
 ]
 
@@ -49,7 +53,7 @@ def _invalid(cn) -> bytes:
 
     import nbformat
 
-    nb = json.loads(nbformat.writes(cn.correct))
+    nb = json.loads(nbformat.writes(cn.slim))
     for cell in nb["cells"]:
         cell.pop("id", None)
         cell["unexpected"] = True
