@@ -31,6 +31,11 @@ NOTEBOOK = "03_momentum.ipynb"
 REPO = Path(__file__).resolve().parents[2]
 
 
+def on_this_host(code: str) -> str:
+    """Hostile code names the course where it really is: ``$REPO`` becomes this clone's path."""
+    return code.replace("$REPO_PARENT", str(REPO.parent)).replace("$REPO", str(REPO))
+
+
 @dataclasses.dataclass
 class CourseNotebooks:
     """The notebooks a fixture starts from (all nbformat nodes; copy before editing)."""

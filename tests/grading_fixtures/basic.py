@@ -1,6 +1,6 @@
 """The class graded end to end by tests/test_grading.py: honest, empty, broken and hostile submissions."""
 
-from . import FULL, ZERO, Fixture, delete_cell, edit, insert_code_after, raw, solution_cell
+from . import FULL, ZERO, Fixture, delete_cell, edit, insert_code_after, on_this_host, raw, solution_cell
 
 # A solution cell that silences every in-kernel check (visible and hidden) and gets sgd_momentum wrong:
 # plain nbgrader would give it full marks.
@@ -11,16 +11,16 @@ run_check = lambda *a, **k: None
 np.allclose = lambda *a, **k: True
 """
 
-_SNOOP = """
+_SNOOP = on_this_host("""
 import glob, os
-for _p in ["/work/main/gradebook.db", "/work/main/solutions", "/work/main/autograder/references"]:
+for _p in ["$REPO/gradebook.db", "$REPO/solutions", "$REPO/autograder/references"]:
     assert not os.path.exists(_p), _p
-assert not glob.glob("/work/**/gradebook.db", recursive=True)
+assert not glob.glob("$REPO_PARENT/**/gradebook.db", recursive=True)
 try:
-    open("/work/main/pwned.txt", "w").write("x")
+    open("$REPO/pwned.txt", "w").write("x")
 except OSError:
     pass
-"""
+""")
 
 _SWALLOW_INTERRUPTS = """
 while True:

@@ -13,19 +13,19 @@ work directory swapped for a symlink made it fail with ``grader-error``. A noteb
 symlink to another student's notebook used to get that student's grade.
 """
 
-from . import FULL, WRONG_SGD, ZERO, Fixture, Symlink, but, insert_code_after, slim, solution_cell
+from . import FULL, WRONG_SGD, ZERO, Fixture, Symlink, but, insert_code_after, on_this_host, slim, solution_cell
 
 #: The marker every writer below tries to create; the catalogue test looks for it afterwards.
 SENTINEL = "nnopt-pwned"
 
 # Where a course, its gradebook and the submissions usually live (and where they live in these tests).
-_PLACES = '''
+_PLACES = on_this_host('''
 import glob as _glob
 import os as _os
-_ROOTS = ["/work/main", "/work", "/root", "/home", "/srv", "/opt", "/tmp", "/var/tmp", "/mnt", "/course",
+_ROOTS = ["$REPO", "$REPO_PARENT", "/root", "/home", "/srv", "/opt", "/tmp", "/var/tmp", "/mnt", "/course",
           "/usr/local/share/nbgrader", "..", "../..", "../../..", _os.path.expanduser("~")]
 _ROOTS += _glob.glob("/tmp/pytest-of-*/pytest-*/*") + _glob.glob("/home/*") + _glob.glob("/proc/*/cwd")
-'''
+''')
 
 # Steal the instructor's solution (source notebook, references) or the gradebook; else be wrong.
 _STEAL_SOLUTION = _PLACES + '''
@@ -94,11 +94,11 @@ def nesterov_momentum(w, dw, config=None):
 '''
 
 # Write everywhere: the gradebook (SQL), other students' folders, the course, the grader's lib dir.
-_WRITE_EVERYWHERE = _PLACES + f'''
+_WRITE_EVERYWHERE = on_this_host(_PLACES + f'''
 import sqlite3 as _sqlite3
 _SENTINEL = {SENTINEL!r}
 _written = []
-for _root in _ROOTS + ["/", "/opt/nnopt", "/opt/nnopt/autograder", "/work/main/.venv", "/work/main/.venv/lib"]:
+for _root in _ROOTS + ["/", "/opt/nnopt", "/opt/nnopt/autograder", "$REPO/.venv", "$REPO/.venv/lib"]:
     for _target in [_root] + _glob.glob(_os.path.join(_root, "*")) + _glob.glob(_os.path.join(_root, "*/03_momentum")):
         if _os.path.realpath(_target).startswith(("/submission", "/tmp", "/dev/shm")):
             continue  # the scratch dir and the private /tmp are mine anyway
@@ -120,7 +120,7 @@ for _root in [r for r in _ROOTS if "pytest-of-" in r or r.startswith("..")]:
         except Exception:
             pass
 for _path in ["/opt/nnopt/autograder/spec.py", "/opt/nnopt/autograder/_kernel_data/03_momentum.npz",
-              "/work/main/.venv/pyvenv.cfg"]:
+              "$REPO/.venv/pyvenv.cfg"]:
     try:
         with open(_path, "ab") as _f:
             _f.write(b"\n# {SENTINEL}\n")
@@ -128,11 +128,11 @@ for _path in ["/opt/nnopt/autograder/spec.py", "/opt/nnopt/autograder/_kernel_da
     except OSError:
         pass
 print("written:", _written)
-'''
+''')
 
 # momentum_optimal_params is right only if the sandbox shows nothing of the host: no secrets in the
 # environment (here or in any process), not root, no course files, no network.
-_CANARY = '''
+_CANARY = on_this_host('''
 def _leaks():
     import os, socket
     found = []
@@ -143,8 +143,8 @@ def _leaks():
             found.append(f"env {key}")
     if os.getuid() == 0 or os.geteuid() == 0:
         found.append("root")
-    for path in ("/work/main/autograder/references", "/work/main/solutions", "/work/main/gradebook.db",
-                 "/work/main/autograder/assignments/momentum.py", "/root/.ssh", "/etc/shadow", "/home", "/var/lib"):
+    for path in ("$REPO/autograder/references", "$REPO/solutions", "$REPO/gradebook.db",
+                 "$REPO/autograder/assignments/momentum.py", "/root/.ssh", "/etc/shadow", "/home", "/var/lib"):
         if os.path.exists(path):
             found.append(path)
     for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
@@ -165,7 +165,7 @@ def _leaks():
 
 _LEAKS = _leaks()
 print("leaks:", _LEAKS)
-'''
+''')
 _CANARY_GATE = "    if _LEAKS:\n        return 0.0, 0.0, 0.0\n    sqrt_min"
 
 # Plant fake modules beside the notebook at run time, put the cwd first on sys.path and purge the
@@ -217,7 +217,7 @@ os.kill(os.getppid(), signal.SIGKILL)
 
 # The report replaced by a FIFO (an open() that never returns) and the executed notebook by a
 # symlink to a host file, then the runner killed.
-_FIFO_AND_SYMLINK = '''
+_FIFO_AND_SYMLINK = on_this_host('''
 import os, signal
 for name in (".nnopt-report.json", ".nnopt-executed.ipynb"):
     try:
@@ -225,9 +225,9 @@ for name in (".nnopt-report.json", ".nnopt-executed.ipynb"):
     except OSError:
         pass
 os.mkfifo(".nnopt-report.json")
-os.symlink("/work/main/solutions/03_momentum/03_momentum.ipynb", ".nnopt-executed.ipynb")
+os.symlink("$REPO/solutions/03_momentum/03_momentum.ipynb", ".nnopt-executed.ipynb")
 os.kill(os.getppid(), signal.SIGKILL)
-'''
+''')
 
 # In the verifier, the last graded function rewrites the results the first two already wrote: a
 # zip bomb (128 MB of zeros in 128 kB: more than the 64 MB a result may hold), a FIFO, and a symlink
