@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +27,7 @@ from nnopt_helpers import checks
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_DIR = ROOT / "nnopt_helpers" / "expected"
 
-__all__ = ["BUILDERS", "build", "render", "main"]
+__all__ = ["BUILDERS", "build", "render", "main", "mistakes_for", "stack_steps"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -61,11 +62,11 @@ def _mistakes(entry: dict, mutants: dict) -> list[dict]:
     show on these inputs), float32/list outputs (the check names the dtype or type itself), and
     outputs equal to an earlier mutant's (its message already covers the case).
     """
-    style = checks.CALL_STYLES[entry["call"]]
+    style = entry["call"] if callable(entry["call"]) else checks.CALL_STYLES[entry["call"]]
     keys = list(entry["expected"])
     found: list[dict] = []
     for name, (fn, description) in mutants.items():
-        inputs = copy.deepcopy(entry["inputs"])
+        inputs = checks._materialize(copy.deepcopy(entry["inputs"]))
         try:
             outputs = style(fn, inputs, keys)
         except Exception:  # noqa: BLE001 - a mutant that crashes here is explained by the check
@@ -85,6 +86,12 @@ def _stack(steps: list[dict], key: str):
     """Stack one recorded value of every step of a reference run along a leading step axis."""
     values = [s["next_w"] if key == "next_w" else s["config"][key] for s in steps]
     return np.stack([np.asarray(v, dtype=np.float64) for v in values])
+
+
+#: For the ``expected_entries()`` of assignment modules: the stored mistakes of an entry, and one
+#: recorded value of a reference run stacked along a step axis.
+mistakes_for = _mistakes
+stack_steps = _stack
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,7 +152,8 @@ def _momentum_entries() -> dict:
     return entries
 
 
-#: assignment id -> function building its ``{check_name: entry}``; add one line per assignment.
+#: assignment id -> function building its ``{check_name: entry}``. An assignment module may instead
+#: define ``expected_entries()``: every registered module that does is found by ``_builders``.
 BUILDERS = {
     "03_momentum": _momentum_entries,
 }
@@ -155,9 +163,22 @@ BUILDERS = {
 # Command line
 
 
+def _builders() -> dict:
+    """``BUILDERS`` plus every registered assignment module that defines ``expected_entries()``."""
+    from . import assignments
+
+    found = dict(BUILDERS)
+    for aid in assignments.ids():
+        if aid not in found:
+            module = importlib.import_module(assignments.MODULES[aid])
+            if hasattr(module, "expected_entries"):
+                found[aid] = module.expected_entries
+    return found
+
+
 def build(assignment_id: str) -> dict:
     """The expected-data entries of one assignment (arrays not yet encoded)."""
-    return BUILDERS[assignment_id]()
+    return _builders()[assignment_id]()
 
 
 def render(assignment_id: str) -> str:
@@ -170,14 +191,15 @@ def render(assignment_id: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.expected", description=__doc__.splitlines()[0])
-    parser.add_argument("ids", nargs="*", help=f"assignment ids (default: all of {', '.join(BUILDERS)})")
+    parser.add_argument("ids", nargs="*", help="assignment ids (default: all that have expected data)")
     parser.add_argument("--check", action="store_true", help="compare with the committed files instead of writing")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.ids) - set(BUILDERS))
+    builders = _builders()
+    unknown = sorted(set(args.ids) - set(builders))
     if unknown:
         parser.error(f"no expected-data builder for: {', '.join(unknown)}")
     stale = []
-    for aid in args.ids or list(BUILDERS):
+    for aid in args.ids or list(builders):
         text = render(aid)
         target = EXPECTED_DIR / f"{aid}.json"
         old = target.read_text(encoding="utf-8") if target.exists() else None

@@ -111,6 +111,10 @@ class Exercise:
         (computed by an independent implementation, in the grader's process).
     compare: (case, expected, actual) -> problems; default ``compare_plain`` on the driver output.
     explain: (case, expected, actual) -> a hint naming a likely mistake, or None.
+    properties: (case, actual) -> problems, for exercises whose answer is not one exact value
+        (a random initializer, a noisy path): the properties a correct result must have (shape,
+        range, statistics, orthogonality...), checked in the grader's process. With
+        ``reference=None`` only the properties decide; with both, both must hold.
     """
 
     name: str
@@ -118,14 +122,19 @@ class Exercise:
     points: float
     driver: str
     make_cases: Callable[[np.random.Generator], list]
-    reference: Callable[[Any], Any]
+    reference: Callable[[Any], Any] | None
     rtol: float = 1e-6
     explain: Callable[[Any, Any, Any], str | None] | None = None
     describe: Callable[[Any], str] | None = None
+    properties: Callable[[Any, Any], list[str]] | None = None
+
+    def __post_init__(self):
+        if self.reference is None and self.properties is None:
+            raise ValueError(f"exercise {self.name!r} needs a reference, properties, or both")
 
     def judge(self, case, actual) -> list[str]:
         """Problems with ``actual`` (the driver's plain output) on ``case``; empty means pass."""
-        expected = self.reference(case)
+        expected = self.reference(case) if self.reference is not None else None
         what = self.describe(case) if self.describe else "a test case"
         if not isinstance(actual, dict):
             return [f"on {what}: the grader got no result"]
@@ -139,9 +148,16 @@ class Exercise:
                 where = f" at step {i + 1}" if "steps" in actual else ""
                 problems.append(f"on {what}{where}: {self.name} raised or returned something unusable: {step['error']}")
                 return problems
-        exp = {k: v for k, v in expected.items() if k != "mutated"}
         act = {k: v for k, v in actual.items() if k != "mutated"}
-        diff = [_readable(d) for d in compare_plain(exp, act, self.rtol, where="")]
+        diff = []
+        if expected is not None:
+            exp = {k: v for k, v in expected.items() if k != "mutated"}
+            diff = [_readable(d) for d in compare_plain(exp, act, self.rtol, where="")]
+        if not diff and self.properties is not None:
+            try:
+                diff = [str(d) for d in self.properties(case, act)]
+            except Exception as exc:  # noqa: BLE001 - a result the properties cannot even read is wrong
+                diff = [f"the result could not be checked ({type(exc).__name__}: {exc})"[:300]]
         if diff:
             hint = self.explain(case, expected, actual) if self.explain else None
             problems.append(f"on {what}: " + "; ".join(diff[:3]) + (f". Hint: {hint}" if hint else ""))
