@@ -3,6 +3,7 @@ idempotent re-runs, the Dask path, the unsandboxed fallback, and the nbgrader wo
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -346,3 +347,29 @@ def test_nbgrader_round_trip_then_nnopt_grade_then_export(tmp_path, tmp_path_fac
         export = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT_ID}
     assert float(export["alice"]["score"]) == 10 and float(export["bob"]["score"]) == 2
     assert float(export["alice"]["max_score"]) == 10
+
+
+def test_feedback_bounds_the_learners_markdown_in_any_thread(course_notebooks):
+    """nbconvert's markdown parser is quadratic on nested brackets; the grader's SIGALRM deadline only
+    works in a main thread, so a Dask worker thread relies on the learner's markdown being cut."""
+    import threading
+
+    nb = copy.deepcopy(course_notebooks.slim)
+    nb.cells.append(nbformat.v4.new_markdown_cell("[" * 80_000 + "x" + "]" * 80_000))
+    nb.cells += [nbformat.v4.new_markdown_cell(f"note {i}: " + "word " * 3000) for i in range(20)]
+    fb = nbs.feedback_notebook(nb, "summary", {})
+    learner = [c.source for c in fb.cells[-21:]]
+    assert "cut here in this feedback: the cell has 160,001 characters" in learner[0]
+    assert len(learner[0]) < nbs.FEEDBACK_MARKDOWN_CELL + 200
+    assert sum(min(len(s), nbs.FEEDBACK_MARKDOWN_CELL) for s in learner) < nbs.FEEDBACK_MARKDOWN_TOTAL + 20 * 100
+    assert learner[-1].startswith("*[your markdown cell of 15,009 characters is left out")
+    # the instructor's (locked) markdown is never cut
+    locked = [c.source for c in fb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("locked")]
+    assert locked == [c.source for c in course_notebooks.slim.cells
+                      if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("locked")]
+    html = []
+    t = threading.Thread(target=lambda: html.append(nbs.render_feedback_html(fb, notebook_name="n", score=1, max_score=2)),
+                         daemon=True)
+    t.start()
+    t.join(120)  # uncut, this cell alone takes minutes; cut, about a second
+    assert html and "cut here in this feedback" in html[0]

@@ -422,10 +422,34 @@ def strip_hidden(source: str, begin: str = "BEGIN HIDDEN TESTS", end: str = "END
     return "\n".join(out)
 
 
+#: The learner's own markdown, as rendered in feedback: nbconvert's markdown parser is quadratic on
+#: some inputs (160 kB of nested brackets take minutes), so each cell is cut at this many characters
+#: and the cells after this total are left out. Bounds the work in every thread (the Dask path
+#: cannot use the SIGALRM deadline) to seconds; the notebook itself and the grade are untouched.
+FEEDBACK_MARKDOWN_CELL = 8_000
+FEEDBACK_MARKDOWN_TOTAL = 64_000
+
+
+def _bound_learner_markdown(fb) -> None:
+    total = 0
+    for cell in fb.cells:
+        if cell.cell_type != "markdown" or is_locked_kind(cell):
+            continue
+        src = cell.get("source", "")
+        if total >= FEEDBACK_MARKDOWN_TOTAL:
+            cell.source = f"*[your markdown cell of {len(src):,} characters is left out of this feedback]*"
+            cell.pop("attachments", None)
+        elif len(src) > FEEDBACK_MARKDOWN_CELL:
+            cell.source = (src[:FEEDBACK_MARKDOWN_CELL]
+                           + f"\n\n*[cut here in this feedback: the cell has {len(src):,} characters]*")
+        total += min(len(src), FEEDBACK_MARKDOWN_CELL)
+
+
 def feedback_notebook(nb, summary_markdown: str | None, scores: dict[str, float] | None = None,
                       begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> nbformat.NotebookNode:
     """A copy of the autograded notebook that is safe to return to the student."""
     fb = copy.deepcopy(nb)
+    _bound_learner_markdown(fb)
     for cell in fb.cells:
         src = cell.get("source", "")
         if begin in src or end in src:

@@ -5,12 +5,14 @@ It knows no references: for each assignment the grader computed, in its own proc
 that ``Assignment.check`` uses in the kernel (the assignment's public ``kernel_seed``) and their
 expected results, and wrote them to ``autograder/_kernel_data/<assignment_id>.npz`` as plain
 data. ``get(id).check(name, fn)`` then behaves like the real one (same drivers, same
-comparison, same messages), minus the hints that need the mutants. Whatever student code does
+comparison, same messages), minus the hints that need the mutants. An exercise judged by
+properties (``autograder/properties/``) gets that module copied here too, and no expected values. Whatever student code does
 to this in-kernel check only changes the in-kernel result; the grade comes from the verifier.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 
 from ..plain import unpack
@@ -39,10 +41,16 @@ def _exercise(data: dict) -> Exercise:
                 return i
         raise KeyError("unknown case")
 
+    properties = None
+    if data.get("properties"):
+        # a function of autograder/properties/ (copied here by the grader; it holds no answers)
+        module, _, qualname = data["properties"].partition(":")
+        properties = getattr(importlib.import_module(module), qualname)
     return Exercise(
         name=data["name"], grade_id=data["grade_id"], points=data["points"], driver=data["driver"],
-        make_cases=lambda rng: cases, reference=lambda case: expected[index(case)], rtol=data["rtol"],
-        describe=lambda case: descriptions[index(case)],
+        make_cases=lambda rng: cases, rtol=data["rtol"],
+        reference=(lambda case: expected[index(case)]) if expected is not None else None,
+        describe=lambda case: descriptions[index(case)], properties=properties,
     )
 
 

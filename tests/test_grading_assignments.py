@@ -1,0 +1,99 @@
+"""Every assignment, graded by ``nnopt-grade`` in the sandbox: the solution earns full marks, the
+released stub earns zero, and a submission with one exercise wrong loses exactly that exercise.
+
+03_momentum has the full hostile catalogue (tests/test_grading_catalogue.py); this module proves
+that each later assignment plugs into the same pipeline: its drivers and (for exercises judged by
+properties) its ``autograder/properties`` module work inside the sandbox, its in-kernel hidden
+tests and the verifier agree on honest work, and the gradebook gets its scores.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import cli
+from autograder.assignments import get, ids
+from autograder.sandbox import build_lib_dir, probe
+from grading_fixtures import load_course_notebooks
+
+REPO = Path(__file__).resolve().parents[1]
+#: 03_momentum is graded by the catalogue; the others here.
+ASSIGNMENTS = [aid for aid in ids() if aid != "03_momentum" and (REPO / "solutions" / aid).is_dir()]
+FAST = ["--timeout", "30", "--notebook-timeout", "240", "--verify-timeout", "60", "--no-progress", "--workers", "2"]
+
+
+def _wrong(exercise) -> str:
+    """A definition of the exercise's function that runs but is wrong on every case."""
+    return (f"def {exercise.name}(*args, **kwargs):\n"
+            "    raise ValueError('deliberately wrong')\n")
+
+
+@pytest.fixture(scope="module")
+def sandbox_ok(tmp_path_factory):
+    if not probe(build_lib_dir(tmp_path_factory.mktemp("probe") / "lib", mpl_cache=False))[0]:
+        pytest.skip("bubblewrap is not usable here")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_solution_full_stub_zero_one_wrong_exercise(aid, tmp_path, sandbox_ok):
+    assignment = get(aid)
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    shutil.copytree(REPO / "solutions" / aid, course / "solutions" / aid)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"load_subconfig({str(REPO / 'autograder' / 'nbgrader_config.py')!r})\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n")
+    cn = load_course_notebooks(REPO / "solutions" / aid / assignment.notebook)
+
+    first = assignment.exercises[0]
+    one_wrong = nbformat.from_dict(nbformat.reads(nbformat.writes(cn.correct), as_version=4))
+    for cell in one_wrong.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == first.name:
+            cell.source = _wrong(first)
+            break
+    else:
+        pytest.fail(f"{aid}: no solution cell with grade_id {first.name!r}")
+    submissions = {"correct": cn.correct, "stub": cn.student, "one-wrong": one_wrong}
+    for student, nb in submissions.items():
+        d = tmp_path / "submitted" / student / aid
+        d.mkdir(parents=True)
+        nbformat.write(nb, d / assignment.notebook)
+
+    out = tmp_path / "out"
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        rc = cli.main([aid, str(tmp_path / "submitted"), "--out", str(out), "--course-dir", str(course), *FAST])
+    assert rc == 0, buf.getvalue()
+    with open(out / "grades.csv", newline="") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+
+    full = assignment.max_score
+    assert rows["correct"]["status"] == "graded", rows["correct"]
+    assert float(rows["correct"]["score"]) == full
+    assert float(rows["correct"]["max_score"]) == full
+    for ex in assignment.exercises:
+        assert float(rows["correct"][ex.name]) == ex.points, (ex.name, rows["correct"])
+        assert float(rows["stub"][ex.name]) == 0, (ex.name, rows["stub"])
+    assert rows["stub"]["status"] == "graded" and float(rows["stub"]["score"]) == 0
+    assert rows["one-wrong"]["status"] == "graded", rows["one-wrong"]
+    assert float(rows["one-wrong"][first.name]) == 0
+    assert float(rows["one-wrong"]["score"]) == full - first.points
+
+    from nbgrader.api import Gradebook
+
+    from autograder.grading.coordinator import load_course
+
+    c = load_course(course)
+    with Gradebook(c.db_url, c.course_id) as gb:
+        for student in submissions:
+            sub = gb.find_submission_notebook(Path(assignment.notebook).stem, aid, student)
+            assert sub.score == pytest.approx(float(rows[student]["score"])), student
