@@ -140,16 +140,17 @@ def test_optimizer_explorer_reports_stubs_errors_and_divergence():
     assert len(ex.output.outputs) == 1
 
 
-def test_optimizer_explorer_redraw_is_fast():
+def test_optimizer_explorer_renders_once_per_slider_move():
+    # How long a redraw takes is measured by bench/bench_widgets.py, not asserted here.
     rng = np.random.default_rng(0)
     ex = optimizer_explorer(surfaces.quadratic_bowl(20.0, angle=0.4), {"sgd": sgd, "heavy ball": heavy_ball},
                             x0=[-1.5, 1.2], num_steps=100)
-    times = []
-    for lr in 10 ** rng.uniform(-3, -0.5, size=7):
+    before = ex.renders
+    for k, lr in enumerate(10 ** rng.uniform(-3, -0.5, size=7), start=1):
         ex.controls["learning_rate"].value = float(lr)
-        times.append(ex.last_render_seconds)
-    # ~30 ms on a laptop; the bound leaves room for a loaded CI machine
-    assert np.median(times) < 0.1, times
+        assert ex.renders == before + k
+        assert ex.last_render_seconds > 0
+        assert len(ex.output.outputs) == 1  # the figure is replaced, not appended
 
 
 def test_optimizer_explorer_without_momentum_slider():
