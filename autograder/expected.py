@@ -44,9 +44,12 @@ def _outputs_differ(outputs: dict, expected: dict, tol: float) -> bool:
 
 
 def _plain_float64(value) -> bool:
-    """Only float64 arrays and Python/NumPy float64 numbers can be stored as a mistake's outputs."""
+    """Only float64 arrays and Python/NumPy float64 numbers can be stored as a mistake's outputs.
+
+    A 0-d array is neither: stored, it would read back as a number (the check explains it itself).
+    """
     if isinstance(value, np.ndarray):
-        return value.dtype == np.float64
+        return value.dtype == np.float64 and value.ndim > 0
     return type(value) in (float, np.float64)
 
 

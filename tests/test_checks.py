@@ -390,3 +390,13 @@ def test_rel_error():
     assert checks.rel_error(1.0, 1.0) == 0.0
     assert checks.rel_error([1.0, 2.0], [1.0, 4.0]) == pytest.approx(2 / 6)
     assert checks.rel_error(0.0, 1e-12) == pytest.approx(1e-4)
+
+
+def test_an_array_where_a_number_is_expected_is_refused():
+    """As in the hidden tests (autograder.spec.compare_plain): an array is not a number, even a 0-d one."""
+    entry = {"expected": {"rate": 0.5}}
+    checks.check_outputs("rate", {"rate": 0.5}, entry, quiet=True)
+    checks.check_outputs("rate", {"rate": np.float64(0.5)}, entry, quiet=True)
+    for value in (np.array(0.5), np.array([0.5])):
+        with pytest.raises(CheckFailed, match="should be a number, got a NumPy array"):
+            checks.check_outputs("rate", {"rate": value}, entry, quiet=True)
