@@ -21,6 +21,7 @@ __all__ = ["MODULES", "ASSIGNMENTS", "get", "ids"]
 
 MODULES: dict[str, str] = {
     "03_momentum": "autograder.assignments.momentum",
+    "04_adaptive_lr": "autograder.assignments.adaptive_lr",
 }
 
 

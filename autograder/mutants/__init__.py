@@ -16,6 +16,7 @@ import importlib
 
 MODULES = {
     "03_momentum": "autograder.mutants.momentum",
+    "04_adaptive_lr": "autograder.mutants.adaptive_lr",
 }
 
 
