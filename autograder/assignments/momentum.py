@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..drivers import DRIVERS
-from ..plain import NotPlain, is_number, pack, unpack
 from ..references import momentum as ref
-from ..spec import Assignment, Exercise, rel_error
+from ..spec import Assignment, Exercise
+from .common import describe_update_case, mutant_explainer
 
 __all__ = ["ASSIGNMENT", "update_rule_cases", "optimal_params_cases", "describe_update_case",
            "describe_function_case"]
@@ -88,63 +87,10 @@ def optimal_params_cases(rng: np.random.Generator) -> list[dict]:
     return [{"args": [a, b], "kwargs": {}} for a, b in pairs]
 
 
-def _describe_config(config) -> str:
-    if config is None:
-        return "config=None"
-    parts = []
-    for key, value in config.items():
-        if isinstance(value, np.ndarray):
-            parts.append(f"{key!r}: (a {'zero' if not value.any() else 'non-zero'} array)")
-        else:
-            parts.append(f"{key!r}: {value!r}")
-    return "config={" + ", ".join(parts) + "}"
-
-
-def describe_update_case(case) -> str:
-    """E.g. ``a 6-step run on an array of shape (4, 5) with config=None``."""
-    return (f"a {len(case['dws'])}-step run on an array of shape {tuple(np.shape(case['w']))} "
-            f"with {_describe_config(case.get('config'))}")
-
-
 def describe_function_case(case) -> str:
     """E.g. ``lambda_min=1.0, lambda_max=100.0 (κ = 100)``."""
     a, b = case["args"]
     return f"lambda_min={a!r}, lambda_max={b!r} (κ = {b / a:.4g})"
-
-
-def _same_output(a, b, rtol=1e-9) -> bool:
-    """True when two plain driver outputs agree: same structure, dtypes and shapes, values within rtol."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape
-                and a.dtype == b.dtype and rel_error(a, b) <= rtol)
-    if isinstance(a, dict) or isinstance(b, dict):
-        return type(a) is dict and type(b) is dict and a.keys() == b.keys() and all(
-            _same_output(a[k], b[k], rtol) for k in a)
-    if isinstance(a, list) or isinstance(b, list):
-        return (type(a) is list and type(b) is list and len(a) == len(b)
-                and all(_same_output(x, y, rtol) for x, y in zip(a, b)))
-    if is_number(a) and is_number(b):
-        return rel_error(a, b) <= rtol
-    return type(a) is type(b) and a == b
-
-
-def _explainer(name: str):
-    """explain(case, expected, actual): name the known mistake whose output equals ``actual``."""
-
-    def explain(case, expected, actual):
-        from ..mutants.momentum import MUTANTS  # grader side only; imported when a hint is needed
-
-        got = {k: v for k, v in actual.items() if k != "mutated"}
-        for fn, description in MUTANTS.get(name, {}).values():
-            try:
-                out = unpack(pack(DRIVERS[ASSIGNMENT.exercise(name).driver](fn, case)))
-            except NotPlain:
-                continue
-            if _same_output({k: v for k, v in out.items() if k != "mutated"}, got):
-                return f"it looks like {description}"
-        return None
-
-    return explain
 
 
 ASSIGNMENT = Assignment(
@@ -158,7 +104,7 @@ ASSIGNMENT = Assignment(
             driver="update_rule",
             make_cases=update_rule_cases,
             reference=ref.sgd_momentum_case,
-            explain=_explainer("sgd_momentum"),
+            explain=mutant_explainer("03_momentum", "sgd_momentum", "update_rule"),
             describe=describe_update_case,
         ),
         Exercise(
@@ -168,7 +114,7 @@ ASSIGNMENT = Assignment(
             driver="update_rule",
             make_cases=update_rule_cases,
             reference=ref.nesterov_momentum_case,
-            explain=_explainer("nesterov_momentum"),
+            explain=mutant_explainer("03_momentum", "nesterov_momentum", "update_rule"),
             describe=describe_update_case,
         ),
         Exercise(
@@ -178,7 +124,7 @@ ASSIGNMENT = Assignment(
             driver="function",
             make_cases=optimal_params_cases,
             reference=ref.momentum_optimal_params_case,
-            explain=_explainer("momentum_optimal_params"),
+            explain=mutant_explainer("03_momentum", "momentum_optimal_params", "function"),
             describe=describe_function_case,
         ),
     ),
