@@ -112,3 +112,371 @@ def function(fn, case: dict) -> dict:
 
 
 DRIVERS = {"update_rule": update_rule, "function": function}
+
+
+def batchnorm(fn, case: dict) -> dict:
+    """Run a batch-norm layer call after call on one ``bn_param`` dict (and, for a backward exercise, backward).
+
+    case: ``x`` list of arrays of shape (N, D), one per call; ``modes`` list of the same length
+    ('train', 'eval', or None: leave ``bn_param['mode']`` as it is, so the default applies);
+    ``gamma``, ``beta`` arrays of shape (D,); ``bn_param`` the starting dict (carried from call to
+    call as one dict object, as ``nnopt_helpers.nets.MLP`` does); ``record`` list of bn_param keys
+    to report after each call.
+
+    Forward exercise (no ``dout`` in the case): ``out, cache = fn(x, gamma, beta, bn_param)``; each
+    step reports ``out`` and ``bn_param`` (the recorded keys present).
+
+    Backward exercise: ``dout`` list of arrays (one per call) and ``forward``, the name of the
+    forward function. The cache is the learner's own, so the forward is the learner's too: the
+    function of that name in ``fn``'s global namespace (the notebook or the sandbox, where both
+    are defined). Each step runs the forward, then ``dx, dgamma, dbeta = fn(dout, cache)`` on the
+    cache it returned, and reports the forward's ``out`` and the three gradients.
+
+    Returns ``{"steps": [...], "mutated": [...]}``; a failed step has ``error`` and ends the run.
+    """
+    backward = "dout" in case
+    forward = fn
+    if backward:
+        name = str(case.get("forward", "batchnorm_forward"))
+        namespace = getattr(fn, "__globals__", None)
+        forward = namespace.get(name) if isinstance(namespace, dict) else None
+        if not callable(forward):
+            return {"steps": [{"error": f"no function {name} found next to {getattr(fn, '__name__', 'the backward')}: "
+                                        f"the backward pass is graded on the cache that your {name} returns",
+                               "error_type": "MissingForward"}], "mutated": []}
+    gamma = np.array(case["gamma"], dtype=np.float64)
+    beta = np.array(case["beta"], dtype=np.float64)
+    bn_param = _copy_args(case.get("bn_param"))
+    if bn_param is None:
+        bn_param = {}
+    record = list(case.get("record", []))
+    steps, mutated = [], []
+    for t, (x, mode) in enumerate(zip(case["x"], case["modes"])):
+        x = np.array(x, dtype=np.float64)
+        if mode is not None:
+            bn_param["mode"] = mode
+        x_in, gamma_in, beta_in = x.copy(), gamma.copy(), beta.copy()
+        try:
+            ret = forward(x_in, gamma_in, beta_in, bn_param)
+        except Exception as exc:  # noqa: BLE001 - any learner error becomes data
+            steps.append(_error(exc))
+            break
+        by = " (by the forward pass)" if backward else ""
+        for label, before, after in (("x", x, x_in), ("gamma", gamma, gamma_in), ("beta", beta, beta_in)):
+            if not np.array_equal(before, after, equal_nan=True):
+                mutated.append(f"{label}{by} (step {t + 1})")
+        if type(ret) not in (tuple, list) or len(ret) != 2:
+            steps.append({"error": f"the forward pass returned {type(ret).__name__}, expected a pair (out, cache)",
+                          "error_type": "ReturnType"})
+            break
+        out, cache = ret
+        if type(out) is not np.ndarray:
+            steps.append({"error": f"out is a {type(out).__name__}, expected a NumPy array", "error_type": "ReturnType"})
+            break
+        try:
+            step = {"out": to_plain(out, _where="out")}
+        except NotPlain as exc:
+            steps.append({"error": str(exc), "error_type": "NotPlain"})
+            break
+        if not backward:
+            if type(bn_param) is not dict:
+                steps.append({"error": "bn_param is no longer a dict", "error_type": "ReturnType"})
+                break
+            try:
+                step["bn_param"] = {k: to_plain(bn_param[k], _where=f"bn_param[{k!r}]") for k in record if k in bn_param}
+            except NotPlain as exc:
+                steps.append({"error": str(exc), "error_type": "NotPlain"})
+                break
+            steps.append(step)
+            continue
+        dout = np.array(case["dout"][t], dtype=np.float64)
+        dout_in = dout.copy()
+        try:
+            grads = fn(dout_in, cache)
+        except Exception as exc:  # noqa: BLE001
+            steps.append(_error(exc))
+            break
+        if not np.array_equal(dout, dout_in, equal_nan=True):
+            mutated.append(f"dout (step {t + 1})")
+        if type(grads) not in (tuple, list) or len(grads) != 3:
+            steps.append({"error": f"returned {type(grads).__name__}, expected a triple (dx, dgamma, dbeta)",
+                          "error_type": "ReturnType"})
+            break
+        try:
+            for key, value in zip(("dx", "dgamma", "dbeta"), grads):
+                if type(value) is not np.ndarray:
+                    raise NotPlain(f"{key} is a {type(value).__name__}, expected a NumPy array")
+                step[key] = to_plain(value, _where=key)
+        except NotPlain as exc:
+            steps.append({"error": str(exc), "error_type": "NotPlain"})
+            break
+        steps.append(step)
+    return {"steps": steps, "mutated": mutated}
+
+
+DRIVERS["batchnorm"] = batchnorm
+
+
+# --------------------------------------------------------------------------------------------
+# 02_local_optima: functions that take a loss surface (as callables) and an rng
+
+
+def _surface_from_case(spec: dict):
+    """A surface of ``nnopt_helpers.surfaces`` from plain data: ``{"name": ..., "kwargs": {...}}``.
+
+    ``name`` is a constructor of ``surfaces.SURFACES`` or ``"quadratic"`` (kwargs ``A``, ``b``).
+    """
+    from nnopt_helpers import surfaces
+
+    name = spec["name"]
+    if name != "quadratic" and name not in surfaces.SURFACES:
+        raise ValueError(f"unknown surface {name!r}")
+    ctor = surfaces.quadratic if name == "quadratic" else surfaces.SURFACES[name]
+    return ctor(**dict(spec.get("kwargs", {})))
+
+
+def _surface_callable(method):
+    """A plain-float callable around a surface method (the learner sees an ordinary function)."""
+    if method.__name__ == "value":
+        return lambda x: float(method(np.asarray(x, dtype=np.float64)))
+    return lambda x: np.array(method(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+
+
+def surface_function(fn, case: dict) -> dict:
+    """Call ``fn(*args, **kwargs)`` once, where args may name a surface's ``value`` or ``grad``.
+
+    case: ``surface`` (``{"name", "kwargs"}``, see ``_surface_from_case``), ``args`` list and
+    ``kwargs`` dict of plain values in which the strings ``"@value"`` and ``"@grad"`` stand for
+    the surface's function f (returning a float) and its gradient (returning an array).
+    Returns ``{"result": ...}`` or ``{"error": ...}``, plus ``mutated`` (arrays among the args).
+    """
+    try:
+        surface = _surface_from_case(case["surface"])
+    except Exception as exc:  # noqa: BLE001 - a malformed case is reported, never raised
+        return {**_error(exc), "mutated": []}
+    named = {"@value": _surface_callable(surface.value), "@grad": _surface_callable(surface.grad)}
+
+    def bind(v):
+        return named[v] if isinstance(v, str) and v in named else v
+
+    args = [bind(a) for a in _copy_args([a for a in case.get("args", []) if not callable(a)])]
+    kwargs = {k: bind(v) for k, v in _copy_args(dict(case.get("kwargs", {}))).items()}
+    before = _copy_args((args, kwargs))
+    try:
+        ret = fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        return {**_error(exc), "mutated": []}
+    mutated = [f"argument {i + 1}" for i, (a, b) in enumerate(zip(args, before[0]))
+               if isinstance(b, np.ndarray) and not _same(a, b)]
+    mutated += [f"argument {k}" for k in kwargs if isinstance(before[1][k], np.ndarray)
+                and not _same(kwargs[k], before[1][k])]
+    try:
+        return {"result": to_plain(ret), "mutated": mutated}
+    except NotPlain as exc:
+        return {"error": str(exc), "error_type": "NotPlain", "mutated": mutated}
+
+
+def noisy_path(fn, case: dict) -> dict:
+    """Run ``fn(grad_fn, x0, learning_rate, num_steps, noise_scale, rng)`` four times.
+
+    case: ``surface`` (as in ``surface_function``), ``x0`` array (d,), ``learning_rate``,
+    ``num_steps``, ``noise_scale``, ``seed`` (int). The runs: ``path`` with
+    ``rng = np.random.default_rng(seed)``; ``same_seed``, again with a fresh generator of the
+    same seed; ``other_seed`` with seed + 1; ``no_noise`` with ``noise_scale = 0.0`` (seed).
+    Returns ``{"result": {run: plain value}, "mutated": [...]}`` or an ``error``.
+    """
+    try:
+        surface = _surface_from_case(case["surface"])
+        x0 = np.array(case["x0"], dtype=np.float64)
+        seed = int(case["seed"])
+        lr, n, scale = float(case["learning_rate"]), int(case["num_steps"]), float(case["noise_scale"])
+    except Exception as exc:  # noqa: BLE001
+        return {**_error(exc), "mutated": []}
+    grad_fn = _surface_callable(surface.grad)
+    runs = {"path": (scale, seed), "same_seed": (scale, seed), "other_seed": (scale, seed + 1),
+            "no_noise": (0.0, seed)}
+    result, mutated = {}, []
+    for name, (noise, s) in runs.items():
+        x_in = x0.copy()
+        try:
+            ret = fn(grad_fn, x_in, lr, n, noise, np.random.default_rng(s))
+        except Exception as exc:  # noqa: BLE001
+            return {**_error(exc), "mutated": mutated}
+        if not np.array_equal(x_in, x0, equal_nan=True) and "x0" not in mutated:
+            mutated.append("x0")
+        try:
+            result[name] = to_plain(ret, _where=f"the path ({name.replace('_', ' ')})")
+        except NotPlain as exc:
+            return {"error": str(exc), "error_type": "NotPlain", "mutated": mutated}
+    return {"result": result, "mutated": mutated}
+
+
+DRIVERS["surface_function"] = surface_function
+DRIVERS["noisy_path"] = noisy_path
+
+
+# --------------------------------------------------------------------------------------------
+# 01_challenges: gradient descent on a gradient built from the case, with its calls recorded
+
+
+def _descent_gradient(problem: dict):
+    """(gradient function, dimension) of a descent case's problem.
+
+    problem: ``{"A": (d, d), "b": (d,)}`` for ½xᵀAx − bᵀx (gradient ``A @ x - b``), or
+    ``{"surface": name, "kwargs": {...}}`` for a surface of ``nnopt_helpers.surfaces.SURFACES``.
+    """
+    if "surface" in problem:
+        from nnopt_helpers import surfaces
+
+        name = problem["surface"]
+        if name not in surfaces.SURFACES:
+            raise ValueError(f"unknown surface {name!r}")
+        surface = surfaces.SURFACES[name](**dict(problem.get("kwargs", {})))
+        return surface.grad, surface.dim
+    A = np.array(problem["A"], dtype=np.float64)
+    b = np.array(problem["b"], dtype=np.float64)
+    if A.ndim != 2 or A.shape != (len(b), len(b)):
+        raise ValueError(f"A of shape {A.shape} does not match b of shape {b.shape}")
+    return (lambda x: A @ x - b), len(b)
+
+
+def descent(fn, case: dict) -> dict:
+    """Run ``path = fn(grad_fn, x0, learning_rate, num_steps)`` with ``grad_fn`` built from the case.
+
+    case: ``problem`` (see ``_descent_gradient``), ``x0`` array (d,), ``learning_rate`` float,
+    ``num_steps`` int, optionally ``keywords: True`` to pass the last three by name.
+    ``grad_fn`` takes an array of shape (d,) (anything else raises ValueError), returns a new
+    float64 array of shape (d,), and records a copy of every point it is called at.
+    Returns ``{"result": path, "points where grad_fn was called": array (calls, d), "mutated":
+    ["x0"] or []}``, or ``{"error": ...}``.
+    """
+    try:
+        base, d = _descent_gradient(case["problem"])
+        x0 = np.array(case["x0"], dtype=np.float64)
+        lr, n = float(case["learning_rate"]), int(case["num_steps"])
+    except Exception as exc:  # noqa: BLE001 - a malformed case is reported, never raised
+        return {**_error(exc), "mutated": []}
+    calls: list = []
+    limit = 10 * (n + 1) + 100  # a runaway loop ends here instead of filling memory
+
+    def grad_fn(x):
+        arr = np.array(x, dtype=np.float64)
+        if arr.shape != (d,):
+            raise ValueError(f"grad_fn takes a point of shape ({d},), got shape {arr.shape}")
+        if len(calls) >= limit:
+            raise RuntimeError(f"grad_fn was called more than {limit} times for num_steps = {n}")
+        calls.append(arr.copy())
+        return np.array(base(arr), dtype=np.float64)
+
+    x_in = x0.copy()
+    try:
+        if case.get("keywords"):
+            ret = fn(grad_fn, x_in, learning_rate=lr, num_steps=n)
+        else:
+            ret = fn(grad_fn, x_in, lr, n)
+    except Exception as exc:  # noqa: BLE001 - any learner error becomes data
+        return {**_error(exc), "mutated": []}
+    mutated = [] if np.array_equal(x_in, x0, equal_nan=True) else ["x0"]
+    points = np.array(calls, dtype=np.float64).reshape(len(calls), d)
+    try:
+        return {"result": to_plain(ret, _where="the path"), "points where grad_fn was called": points,
+                "mutated": mutated}
+    except NotPlain as exc:
+        return {"error": str(exc), "error_type": "NotPlain", "mutated": mutated}
+
+
+DRIVERS["descent"] = descent
+
+
+def initializer(fn, case: dict) -> dict:
+    """Call a random initializer ``W = fn(fan_in, fan_out, rng, **kwargs)`` with generators built here.
+
+    case: ``fan_in``, ``fan_out`` (ints), ``seeds`` (list of at least two ints) and ``kwargs`` (a dict,
+    e.g. ``{"gain": 2.0}``). Each seed becomes a fresh ``np.random.default_rng(seed)``; the first seed
+    is used twice, so that the grader can see whether the draws come from ``rng`` (same seed, same
+    matrix; another seed, another matrix).
+    Returns ``{"draws": [W for each seed], "repeat": W for the first seed again, "mutated": []}``, or
+    ``{"error": ...}`` when a call raised or returned something that is not plain data.
+    """
+    fan_in, fan_out = int(case["fan_in"]), int(case["fan_out"])
+    kwargs = _copy_args(dict(case.get("kwargs", {})))
+    seeds = [int(s) for s in case["seeds"]]
+    draws = []
+    try:
+        for s in seeds + seeds[:1]:
+            ret = fn(fan_in, fan_out, np.random.default_rng(s), **_copy_args(kwargs))
+            draws.append(to_plain(ret, _where="the returned matrix"))
+    except NotPlain as exc:
+        return {"error": str(exc), "error_type": "NotPlain", "mutated": []}
+    except Exception as exc:  # noqa: BLE001 - any learner error becomes data
+        return {**_error(exc), "mutated": []}
+    return {"draws": draws[:-1], "repeat": draws[-1], "mutated": []}
+
+
+def _layer_net(case: dict):
+    """forward_fn(weights, X) -> list of pre-activations, for the plain net description of a case."""
+    biases = [np.array(b, dtype=np.float64) for b in case["biases"]]
+    shapes = [tuple(np.shape(W)) for W in case["weights"]]
+    activation = case.get("activation", "tanh")
+    nonlinearity = {"tanh": np.tanh, "relu": lambda a: np.maximum(a, 0.0), "linear": lambda a: a}[activation]
+    calls = [0]
+    limit = 100 * (len(shapes) + 1) * (int(case.get("kwargs", {}).get("max_iter", 10)) + 2)
+
+    def forward_fn(weights, X):
+        if calls[0] >= limit:
+            raise RuntimeError(f"forward_fn was called more than {limit} times")
+        calls[0] += 1
+        if not isinstance(weights, (list, tuple)) or len(weights) != len(shapes):
+            raise ValueError(f"forward_fn takes a list of {len(shapes)} weight matrices, got a "
+                             f"{type(weights).__name__} of length {len(weights) if hasattr(weights, '__len__') else '?'}")
+        h = np.asarray(X, dtype=np.float64)
+        outs = []
+        for i, (W, b, shape) in enumerate(zip(weights, biases, shapes)):
+            W = np.asarray(W, dtype=np.float64)
+            if W.shape != shape:
+                raise ValueError(f"forward_fn: weights[{i}] has shape {W.shape}, expected {shape}")
+            a = h @ W + b
+            outs.append(a)
+            h = nonlinearity(a)
+        return outs
+
+    return forward_fn, calls
+
+
+def layerwise_init(fn, case: dict) -> dict:
+    """Call ``new_weights = fn(weights, forward_fn, X, **kwargs)`` (LSUV-style) on a net built here.
+
+    case: ``weights`` (list of arrays), ``biases`` (list of arrays, one per layer), ``activation``
+    (``'tanh'``, ``'relu'`` or ``'linear'``), ``X`` (array of shape (N, fan_in of layer 1)),
+    ``kwargs`` (dict). ``forward_fn(weights, X)`` returns every layer's output before its
+    nonlinearity, ``a_l = h_{l-1} @ W_l + b_l`` with ``h_0 = X``.
+    Returns ``{"result": ..., "forward_calls": int, "returned_input_list": bool, "mutated": [...]}``.
+    """
+    forward_fn, calls = _layer_net(case)
+    weights = [np.array(W, dtype=np.float64) for W in case["weights"]]
+    arrays = list(weights)
+    originals = [W.copy() for W in weights]
+    X = np.array(case["X"], dtype=np.float64)
+    X_in = X.copy()
+    kwargs = _copy_args(dict(case.get("kwargs", {})))
+    try:
+        with np.errstate(all="ignore"):  # a wrong rescaling may overflow; the grader says so
+            ret = fn(weights, forward_fn, X_in, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any learner error becomes data
+        return {**_error(exc), "mutated": []}
+    mutated = []
+    if any(not _same(a, b) for a, b in zip(arrays, originals)):
+        mutated.append("weights (arrays changed in place)")
+    if len(weights) != len(arrays) or any(a is not b for a, b in zip(weights, arrays)):
+        mutated.append("weights (items of the list replaced)")
+    if not np.array_equal(X_in, X, equal_nan=True):
+        mutated.append("X")
+    try:
+        return {"result": to_plain(ret), "forward_calls": int(calls[0]), "returned_input_list": ret is weights,
+                "mutated": mutated}
+    except NotPlain as exc:
+        return {"error": str(exc), "error_type": "NotPlain", "mutated": mutated}
+
+
+DRIVERS["initializer"] = initializer
+DRIVERS["layerwise_init"] = layerwise_init

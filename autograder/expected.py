@@ -54,7 +54,8 @@ def _plain_float64(value) -> bool:
 
 
 def _same(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(checks.rel_error(a[k], b[k]) <= 1e-12 for k in a)
+    return a.keys() == b.keys() and all(np.shape(a[k]) == np.shape(b[k]) and checks.rel_error(a[k], b[k]) <= 1e-12
+                                        for k in a)
 
 
 def _mistakes(entry: dict, mutants: dict) -> list[dict]:
@@ -173,10 +174,20 @@ def _builders() -> dict:
     found = dict(BUILDERS)
     for aid in assignments.ids():
         if aid not in found:
-            module = importlib.import_module(assignments.MODULES[aid])
-            if hasattr(module, "expected_entries"):
-                found[aid] = module.expected_entries
+            found[aid] = _module_builder(assignments.MODULES[aid])
     return found
+
+
+def _module_builder(module_name: str):
+    """The module's ``expected_entries``, imported only when called (one broken module hides no other)."""
+
+    def build_entries():
+        module = importlib.import_module(module_name)
+        if not hasattr(module, "expected_entries"):
+            raise LookupError(f"{module_name} defines no expected_entries()")
+        return module.expected_entries()
+
+    return build_entries
 
 
 def build(assignment_id: str) -> dict:

@@ -111,7 +111,7 @@ _MUTABLE_INPUTS = ("config", "bn_param")
 _HYPERPARAMETERS = {"learning_rate", "momentum", "epsilon", "decay_rate", "beta1", "beta2", "weight_decay",
                     "rho", "eps", "mode"}
 # Inputs whose JSON list is a list of separate items, never one array.
-_LIST_KEYS = ("args", "steps")
+_LIST_KEYS = ("args", "steps", "mistakes")
 _EXCERPT = 6  # numbers shown from each side of a mismatch
 
 
@@ -144,7 +144,7 @@ def _all_leaves(x, pred) -> bool:
 def decode(value, _key=None):
     """Turn JSON data into check data: numeric lists into float64 arrays (see module docstring).
 
-    The lists under the keys ``args`` and ``steps`` stay lists (of decoded items).
+    The lists under the keys ``args``, ``steps`` and ``mistakes`` stay lists (of decoded items).
     """
     if isinstance(value, dict):
         if "__array__" in value:
@@ -679,3 +679,191 @@ def run_check(assignment_id, check_name: str, fn: Callable, call=None, *, path=N
         if arr.shape != orig.shape or not np.array_equal(arr, orig, equal_nan=True)
     ][:1]
     check_outputs(check_name, actual, entry, quiet=quiet, step_axis=step_axis, _extra=mutated)
+
+
+# --------------------------------------------------------------------------------------------
+# More call styles (added for 02_local_optima; usable by any check)
+
+
+def call_symmetric_matrix(fn: Callable, inputs: Mapping, expected_keys=()) -> dict:
+    """Like ``"function"`` with one output, which must be an exactly symmetric square matrix.
+
+    For Hessians (and other matrices of second derivatives), where ``M[i, j] = M[j, i]`` holds
+    by definition: an estimate that computes both entries separately differs by rounding, and
+    the check says so before comparing values.
+    """
+    ret = fn(*inputs.get("args", []), **inputs.get("kwargs", {}))
+    name = getattr(fn, "__name__", "your function")
+    if isinstance(ret, np.ndarray) and ret.ndim == 2 and ret.shape[0] == ret.shape[1] \
+            and ret.dtype.kind == "f" and np.all(np.isfinite(ret)) and not np.array_equal(ret, ret.T):
+        gap = np.abs(ret - ret.T)
+        i, j = (int(k) for k in np.unravel_index(int(np.argmax(gap)), gap.shape))
+        raise CheckFailed(
+            f"{name} returned a matrix that is not symmetric: entries [{i}, {j}] and [{j}, {i}] differ by "
+            f"{gap[i, j]:.2g}. Second derivatives do not depend on the order of differentiation, so "
+            "the result must be exactly symmetric: compute each pair (i, j) with i <= j once and copy it "
+            "to [j, i], or return (H + H.T) / 2.")
+    keys = list(expected_keys)
+    return {keys[0] if keys else "result": ret}
+
+
+def call_reproducible(fn: Callable, inputs: Mapping, expected_keys=()) -> dict:
+    """Like ``"function"``, but called twice (on the inputs, then on a copy); both results must agree.
+
+    For functions that take a random generator: the copies hold generators in the same state, so
+    a function that draws only from its ``rng`` argument returns the same thing twice. One that
+    draws from ``np.random.*`` or from a generator it creates itself does not, and the check says so.
+    """
+    second = copy.deepcopy(inputs)  # before the first call: its generators are in the same state
+    out1 = call_function(fn, inputs, expected_keys)  # the inputs themselves, so in-place changes are seen
+    out2 = call_function(fn, second, expected_keys)
+    name = getattr(fn, "__name__", "your function")
+    for key in out1:
+        a, b = out1[key], out2[key]
+        try:
+            same = np.array_equal(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), equal_nan=True)
+        except (TypeError, ValueError):
+            same = True  # not numbers: the comparison with the expected values explains it
+        if not same:
+            raise CheckFailed(
+                f"{name} returned different results in two calls with generators in the same state: it "
+                "draws random numbers from somewhere else than its `rng` argument (np.random.randn, "
+                "np.random.normal, or a generator created inside the function). Draw every random "
+                "number from `rng` (e.g. rng.standard_normal(shape)), so that a seed reproduces a run.")
+    return out1
+
+
+CALL_STYLES["symmetric_matrix"] = call_symmetric_matrix
+CALL_STYLES["reproducible"] = call_reproducible
+__all__ += ["call_symmetric_matrix", "call_reproducible"]
+
+
+# --------------------------------------------------------------------------------------------
+# A call style for optimizers that take a gradient function (added for 01_challenges)
+
+
+def call_descent(fn: Callable, inputs: Mapping, expected_keys=("path",)) -> dict:
+    """Run ``path = fn(grad_fn, x0, learning_rate, num_steps)``, counting the calls of ``grad_fn``.
+
+    Inputs: ``grad_fn`` (a callable, e.g. a ``{"__surface__": ..., "method": "grad"}`` tag),
+    ``x0``, ``learning_rate``, ``num_steps``. Outputs: ``path`` (what ``fn`` returned, which must
+    be a NumPy array) and, if expected, ``grad_calls``: how many times ``grad_fn`` was called (a
+    float, so that it compares like every other output).
+    """
+    name = getattr(fn, "__name__", "your function")
+    grad = inputs["grad_fn"]
+    if not callable(grad):
+        raise ValueError(f"inputs['grad_fn'] must be callable, got {type(grad).__name__}")
+    calls = [0]
+
+    def grad_fn(x):
+        calls[0] += 1
+        return np.array(grad(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+
+    path = fn(grad_fn, inputs["x0"], inputs["learning_rate"], inputs["num_steps"])
+    if isinstance(path, (list, tuple)):
+        raise CheckFailed(f"{name} returned a Python {type(path).__name__}; return the path as one NumPy array "
+                          "of shape (num_steps + 1, d), e.g. np.array(path).")
+    out = {"path": path, "grad_calls": float(calls[0])}
+    return {k: out[k] for k in expected_keys if k in out}
+
+
+CALL_STYLES["descent"] = call_descent
+__all__ += ["call_descent"]
+
+
+# --------------------------------------------------------------------------------------------
+# Normalization layers (06_batch_norm): a forward pass that keeps state in ``bn_param``, and a
+# backward pass that reads the cache of the learner's own forward pass.
+
+
+def call_layer_forward(fn: Callable, inputs: Mapping, expected_keys=("out",)) -> dict:
+    """Run a normalization layer's forward pass ``out, cache = fn(x, gamma, beta, bn_param)``.
+
+    Inputs: ``x`` of shape (N, D), or ``xs``, a sequence of such arrays (one call each, the same
+    ``bn_param`` dict passed to every call, as a network does); optional ``modes``, one per call
+    (``bn_param['mode']`` is set to it before the call; ``None`` leaves it alone); ``gamma`` and
+    ``beta`` of shape (D,); ``bn_param``, the state dict (may miss keys: the layer fills in its
+    defaults). Outputs: ``out`` and every other expected key read from ``bn_param`` after the
+    call; with ``xs`` each output is stacked along a leading call axis.
+    """
+    name = getattr(fn, "__name__", "your forward pass")
+    multi = "xs" in inputs
+    xs = list(inputs["xs"]) if multi else [inputs["x"]]
+    modes = list(inputs.get("modes") or [None] * len(xs))
+    if len(modes) != len(xs):
+        raise ValueError(f"modes: expected one mode per call ({len(xs)}), got {len(modes)}")
+    bn_param = inputs["bn_param"]
+    state_keys = [k for k in expected_keys if k != "out"]
+    records = {k: [] for k in expected_keys}
+    for t, (x, mode) in enumerate(zip(xs, modes)):
+        at = f" at call {t + 1}" if multi else ""
+        if mode is not None:
+            bn_param["mode"] = mode
+        ret = fn(x, inputs["gamma"], inputs["beta"], bn_param)
+        if isinstance(ret, np.ndarray) or not isinstance(ret, (tuple, list)) or len(ret) != 2:
+            what = "a single array" if isinstance(ret, np.ndarray) else f"a {type(ret).__name__}"
+            raise CheckFailed(f"{name} returned {what}{at}; a layer's forward pass returns the pair "
+                              "(out, cache), the cache holding what the backward pass needs.")
+        out, _cache = ret
+        missing = [k for k in state_keys if k not in bn_param]
+        if missing:
+            keys = _join(repr(k) for k in missing)
+            raise CheckFailed(f"After the call{at} bn_param has no {keys}. Fill in the defaults with "
+                              f"bn_param.setdefault({missing[0]!r}, ...) and store the running statistics back "
+                              "into bn_param, so that the next call (and eval mode) can use them.")
+        records["out"].append(np.array(out, copy=True) if isinstance(out, np.ndarray) else out)
+        for k in state_keys:
+            v = bn_param[k]
+            records[k].append(np.array(v, copy=True) if isinstance(v, np.ndarray) else copy.deepcopy(v))
+    if not multi:
+        return {k: v[0] for k, v in records.items()}
+    out = {}
+    for k, values in records.items():
+        try:
+            out[k] = np.stack([np.asarray(v, dtype=np.float64) for v in values])
+        except (ValueError, TypeError):
+            out[k] = values  # compared (and explained) as a list
+    return out
+
+
+def backward_through(forward: Callable, outputs=("dx", "dgamma", "dbeta")) -> Callable:
+    """A ``call`` for :func:`run_check` that checks a backward pass on the cache of ``forward``.
+
+    A layer's cache is whatever its forward pass chose to keep, so a backward pass can only be run
+    after the matching forward pass. The returned ``call(fn, inputs)`` runs
+    ``out, cache = forward(x, gamma, beta, bn_param)`` on copies of the inputs ``x``, ``gamma``,
+    ``beta`` and ``bn_param`` (default ``{"mode": "train"}``), then ``fn(dout, cache)`` with the
+    input ``dout``, and names the returned values after ``outputs``.
+
+        run_check("06_batch_norm", "batchnorm_backward", batchnorm_backward,
+                  call=backward_through(batchnorm_forward))
+    """
+    if not callable(forward):
+        raise TypeError(f"forward: expected the forward-pass function, got {type(forward).__name__}")
+    outputs = tuple(outputs)
+    if not outputs or not all(isinstance(k, str) for k in outputs):
+        raise ValueError(f"outputs: expected a non-empty sequence of output names, got {outputs!r}")
+    fwd_name = getattr(forward, "__name__", "the forward pass")
+
+    def call(fn, inputs, expected_keys=None):
+        name = getattr(fn, "__name__", "your backward pass")
+        bn_param = copy.deepcopy(dict(inputs.get("bn_param") or {"mode": "train"}))
+        ret = _guard(forward, fwd_name)(np.array(inputs["x"], dtype=np.float64),
+                                        np.array(inputs["gamma"], dtype=np.float64),
+                                        np.array(inputs["beta"], dtype=np.float64), bn_param)
+        if not isinstance(ret, (tuple, list)) or len(ret) != 2:
+            raise CheckFailed(f"{fwd_name} returned a {type(ret).__name__}; the backward pass is checked on the "
+                              f"cache of your forward pass, so {fwd_name} must return the pair (out, cache).")
+        grads = fn(inputs["dout"], ret[1])
+        if not isinstance(grads, (tuple, list)) or len(grads) != len(outputs):
+            got = f"{len(grads)} values" if isinstance(grads, (tuple, list)) else f"one {type(grads).__name__}"
+            raise CheckFailed(f"{name} should return {len(outputs)} values ({', '.join(outputs)}), got {got}.")
+        return dict(zip(outputs, grads))
+
+    call.__name__ = f"backward_through({fwd_name})"
+    return call
+
+
+CALL_STYLES["layer_forward"] = call_layer_forward
+__all__ += ["call_layer_forward", "backward_through"]

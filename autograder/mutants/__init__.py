@@ -15,7 +15,9 @@ from __future__ import annotations
 import importlib
 
 MODULES = {
+    "02_local_optima": "autograder.mutants.local_optima",
     "03_momentum": "autograder.mutants.momentum",
+    "05_initialization": "autograder.mutants.initialization",
     "04_adaptive_lr": "autograder.mutants.adaptive_lr",
 }
 

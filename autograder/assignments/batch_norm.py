@@ -1,0 +1,336 @@
+"""Hidden tests of 06_batch_norm: the cases, the references they are judged against, and hints.
+
+All three exercises run through the ``batchnorm`` driver (``autograder.drivers``):
+
+* ``batchnorm_forward``: runs of 2–6 calls on one ``bn_param`` dict, mixing train and eval mode,
+  batches of varying size (N = 2 included, where the unbiased variance is twice the biased one),
+  D = 1, a constant feature (zero variance), large offsets and scales, negative gamma, empty and
+  partial ``bn_param`` dicts (every default), non-default eps and momentum, given running
+  statistics, a first call in eval mode. Each call reports ``out`` and the ``bn_param`` keys.
+* ``batchnorm_backward`` and ``batchnorm_backward_alt``: two forward (train) + backward passes per
+  case with a non-uniform upstream gradient (with ``dout`` all ones ``dx`` is ~0 and hides bugs).
+
+**How the backward passes are graded.** The cache is the learner's own, so the driver runs the
+learner's ``batchnorm_forward`` (found by name next to the backward function) and feeds its
+cache to the learner's backward. ``dx``, ``dgamma`` and ``dbeta`` are judged against the
+reference computed from ``x`` alone, so a backward pass is right when it gives the true gradient.
+The running statistics play no part: only a forward pass whose train-mode *output* is wrong can
+make a correct backward fail, and then the hint says to fix the forward pass first.
+
+When a result is wrong, ``explain`` runs the known mistakes of ``autograder.mutants.batch_norm``
+on the same case and names the one that gives exactly the learner's output, if any.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..drivers import DRIVERS
+from ..plain import NotPlain, is_number, pack, unpack
+from ..references import batch_norm as ref
+from ..spec import Assignment, Exercise, rel_error
+
+__all__ = ["ASSIGNMENT", "forward_cases", "backward_cases", "describe_case", "expected_entries", "RECORD"]
+
+RECORD = ["mode", "eps", "momentum", "running_mean", "running_var"]
+
+
+def _x(rng, n, d, scale=None, offset=None):
+    scale = float(10.0 ** rng.uniform(-0.7, 0.7)) if scale is None else scale
+    offset = rng.uniform(-2, 2, size=d) if offset is None else offset
+    return offset + scale * rng.standard_normal((n, d))
+
+
+def _gamma_beta(rng, d):
+    return rng.uniform(0.5, 2.0, size=d) * rng.choice([-1.0, 1.0], size=d), rng.uniform(-1, 1, size=d)
+
+
+def _case(rng, xs, modes, bn_param, gamma=None, beta=None, douts=None):
+    d = xs[0].shape[1]
+    if gamma is None:
+        gamma, beta = _gamma_beta(rng, d)
+    case = {"x": [np.asarray(x, dtype=np.float64) for x in xs], "modes": list(modes),
+            "gamma": np.asarray(gamma, dtype=np.float64), "beta": np.asarray(beta, dtype=np.float64),
+            "bn_param": bn_param, "record": list(RECORD)}
+    if douts is not None:
+        case["dout"] = [np.asarray(g, dtype=np.float64) for g in douts]
+        case["forward"] = "batchnorm_forward"
+    return case
+
+
+def forward_cases(rng: np.random.Generator) -> list[dict]:
+    """Runs of forward calls sharing one bn_param dict (random shapes, modes and values)."""
+    r = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
+    cases = []
+    # every default: an empty dict, the first call leaves the mode to its default ('train')
+    d = r(2, 6)
+    cases.append(_case(rng, [_x(rng, r(3, 9), d) for _ in range(4)], [None, "train", "train", "eval"], {}))
+    # a non-default momentum; batches of different sizes (a smaller last batch)
+    d = r(1, 5)
+    cases.append(_case(rng, [_x(rng, n, d) for n in (r(6, 10), r(6, 10), r(2, 5), r(3, 8))],
+                       ["train", "train", "train", "eval"], {"momentum": 0.3}))
+    # given running statistics and eps; eval first (uses them), then train, then eval again
+    d = r(2, 5)
+    cases.append(_case(rng, [_x(rng, r(3, 7), d) for _ in range(3)], ["eval", "train", "eval"],
+                       {"eps": 1e-3, "running_mean": rng.standard_normal(d),
+                        "running_var": rng.uniform(0.2, 3.0, size=d)}))
+    # only the mode given, eval with the default running statistics (zeros and ones)
+    d = r(1, 4)
+    cases.append(_case(rng, [_x(rng, r(2, 6), d) for _ in range(2)], [None, "train"], {"mode": "eval"}))
+    # N = 2: the unbiased variance is twice the biased one
+    d = r(2, 4)
+    cases.append(_case(rng, [_x(rng, 2, d) for _ in range(3)], ["train", "train", "eval"], {}))
+    # one feature (D = 1), many steps, a large momentum
+    cases.append(_case(rng, [_x(rng, r(4, 12), 1) for _ in range(6)], ["train"] * 5 + ["eval"],
+                       {"momentum": 0.9, "eps": 1e-4}))
+    # a constant feature (zero variance: eps keeps it finite) next to normal ones
+    n, d = r(3, 8), r(2, 4)
+    x = _x(rng, n, d)
+    x[:, 0] = 2.5
+    x2 = _x(rng, n, d)
+    x2[:, 0] = -0.75
+    cases.append(_case(rng, [x, x2, x], ["train", "train", "eval"], {}))
+    # large offsets and scales
+    d = r(2, 5)
+    cases.append(_case(rng, [_x(rng, r(4, 9), d, scale=30.0, offset=rng.uniform(50, 200, size=d))
+                             for _ in range(3)], ["train", "train", "eval"], {"momentum": 0.05}))
+    # everything given, mode switched back and forth
+    d = r(3, 6)
+    cases.append(_case(rng, [_x(rng, r(5, 9), d) for _ in range(5)], ["train", "eval", "train", "eval", "train"],
+                       {"mode": "train", "eps": 1e-5, "momentum": 0.1, "running_mean": np.zeros(d),
+                        "running_var": np.ones(d)}))
+    # the cs231n-style linspace check
+    N, D = 4, 3
+    x = np.linspace(-0.5, 1.7, num=N * D).reshape(N, D) ** 2
+    cases.append(_case(rng, [x, 2 * x - 1], ["train", "eval"], {},
+                       gamma=np.linspace(0.5, 1.5, D), beta=np.linspace(-0.3, 0.3, D)))
+    return cases
+
+
+def backward_cases(rng: np.random.Generator) -> list[dict]:
+    """Two forward (train) + backward passes per case, with non-uniform upstream gradients."""
+    r = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
+    cases = []
+
+    def add(shapes, bn_param, make_x=None):
+        d = shapes[0][1]
+        xs = [(make_x or _x)(rng, n, d) for n, _ in shapes]
+        douts = [rng.standard_normal((n, d)) * float(10.0 ** rng.uniform(-1, 1)) for n, _ in shapes]
+        cases.append(_case(rng, xs, ["train"] * len(xs), bn_param, douts=douts))
+
+    add([(r(4, 10), r(2, 6))] * 2, {})
+    add([(r(4, 10), 1), (r(2, 6), 1)], {"mode": "train"})  # one feature; a second, smaller batch
+    add([(2, r(2, 4))] * 2, {})  # N = 2: dx is of the size of eps/σ², all cancellation
+    add([(r(3, 8), r(2, 5))] * 2, {"eps": 1e-2})
+    add([(r(5, 9), r(3, 5))] * 2, {}, make_x=lambda g, n, d: _x(g, n, d, scale=20.0, offset=g.uniform(20, 80, size=d)))
+    add([(r(5, 9), r(3, 5))] * 2, {}, make_x=lambda g, n, d: _x(g, n, d, scale=0.3))
+    # a constant feature next to normal ones
+    n, d = r(3, 7), r(2, 4)
+    xs = [_x(rng, n, d) for _ in range(2)]
+    for x, c in zip(xs, (1.5, -4.0)):
+        x[:, 0] = c
+    cases.append(_case(rng, xs, ["train", "train"], {},
+                       douts=[rng.standard_normal((n, d)) for _ in range(2)]))
+    # the same shape as the visible check, a square batch (N = D: an axis mix-up keeps the shapes)
+    cases.append(_case(rng, [_x(rng, 4, 4) for _ in range(2)], ["train", "train"], {},
+                       douts=[rng.standard_normal((4, 4)) for _ in range(2)]))
+    return cases
+
+
+def _describe_bn_param(bn_param) -> str:
+    parts = []
+    for key, value in (bn_param or {}).items():
+        if isinstance(value, np.ndarray):
+            parts.append(f"{key!r}: (an array)")
+        else:
+            parts.append(f"{key!r}: {value!r}")
+    return "bn_param={" + ", ".join(parts) + "}"
+
+
+def describe_case(case) -> str:
+    """E.g. ``4 calls (default mode, train, train, eval) on batches of shape (5, 3) with bn_param={}``."""
+    shapes = sorted({tuple(x.shape) for x in case["x"]})
+    shape_text = ", ".join(str(s) for s in shapes)
+    if "dout" in case:
+        return (f"{len(case['x'])} forward (train) + backward passes on batches of shape {shape_text} "
+                f"with a random upstream gradient and {_describe_bn_param(case.get('bn_param'))}")
+    modes = ", ".join("default mode" if m is None else m for m in case["modes"])
+    return (f"{len(case['x'])} calls ({modes}) on batches of shape {shape_text} "
+            f"with {_describe_bn_param(case.get('bn_param'))}")
+
+
+def _same_output(a, b, rtol=1e-9) -> bool:
+    """True when two plain driver outputs agree: same structure, dtypes and shapes, values within rtol."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape
+                and a.dtype == b.dtype and rel_error(a, b) <= rtol)
+    if isinstance(a, dict) or isinstance(b, dict):
+        return type(a) is dict and type(b) is dict and a.keys() == b.keys() and all(
+            _same_output(a[k], b[k], rtol) for k in a)
+    if isinstance(a, list) or isinstance(b, list):
+        return (type(a) is list and type(b) is list and len(a) == len(b)
+                and all(_same_output(x, y, rtol) for x, y in zip(a, b)))
+    if is_number(a) and is_number(b):
+        return rel_error(a, b) <= rtol
+    return type(a) is type(b) and a == b
+
+
+FORWARD_FIRST = ("{name} is graded on the cache of your batchnorm_forward, and your forward pass's "
+                 "train-mode output is wrong on this case: fix batchnorm_forward first")
+
+
+def _explainer(name: str):
+    """explain(case, expected, actual): name the known mistake whose output equals ``actual``."""
+
+    def explain(case, expected, actual):
+        from ..mutants.batch_norm import MUTANTS  # grader side only; imported when a hint is needed
+
+        steps = actual.get("steps", []) if isinstance(actual, dict) else []
+        if "dout" in case and isinstance(expected, dict):
+            for got, want in zip(steps, expected["steps"]):
+                out = got.get("out") if isinstance(got, dict) else None
+                if not isinstance(out, np.ndarray) or out.shape != want["out"].shape or \
+                        rel_error(out, want["out"]) > 1e-6:
+                    return FORWARD_FIRST.format(name=name)
+        got = {k: v for k, v in actual.items() if k != "mutated"}
+        for fn, description in MUTANTS.get(name, {}).values():
+            try:
+                out = unpack(pack(DRIVERS["batchnorm"](fn, copy.deepcopy(case))))
+            except NotPlain:
+                continue
+            if _same_output({k: v for k, v in out.items() if k != "mutated"}, got):
+                return f"it looks like {description}"
+        return None
+
+    return explain
+
+
+ASSIGNMENT = Assignment(
+    id="06_batch_norm",
+    notebook="06_batch_norm.ipynb",
+    exercises=(
+        Exercise(
+            name="batchnorm_forward",
+            grade_id="test_batchnorm_forward",
+            points=4,
+            driver="batchnorm",
+            make_cases=forward_cases,
+            reference=ref.batchnorm_forward_case,
+            explain=_explainer("batchnorm_forward"),
+            describe=describe_case,
+        ),
+        Exercise(
+            name="batchnorm_backward",
+            grade_id="test_batchnorm_backward",
+            points=4,
+            driver="batchnorm",
+            make_cases=backward_cases,
+            reference=ref.batchnorm_backward_case,
+            explain=_explainer("batchnorm_backward"),
+            describe=describe_case,
+        ),
+        Exercise(
+            name="batchnorm_backward_alt",
+            grade_id="test_batchnorm_backward_alt",
+            points=2,
+            driver="batchnorm",
+            make_cases=backward_cases,
+            reference=ref.batchnorm_backward_case,
+            explain=_explainer("batchnorm_backward_alt"),
+            describe=describe_case,
+        ),
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Visible self-checks (nnopt_helpers/expected/06_batch_norm.json)
+
+
+def _visible_inputs():
+    """Fixed, linspace-style inputs (N = 4, D = 3), the same on every run."""
+    N, D = 4, 3
+    x = np.linspace(-1.2, 2.3, num=N * D).reshape(N, D) ** 2 + np.array([0.0, -1.0, 3.0])
+    gamma = np.linspace(0.5, 1.5, num=D)
+    beta = np.linspace(-0.4, 0.4, num=D)
+    return N, D, x, gamma, beta
+
+
+def _same_shapes(entry, mutants) -> dict:
+    """The mutants whose outputs on the entry have the expected shapes (the check names a wrong shape itself)."""
+    from nnopt_helpers import checks
+
+    style = entry["call"] if callable(entry["call"]) else checks.CALL_STYLES[entry["call"]]
+    keys = list(entry["expected"])
+    keep = {}
+    for name, (fn, description) in mutants.items():
+        try:
+            outputs = style(fn, checks._materialize(copy.deepcopy(entry["inputs"])), keys)
+        except Exception:  # noqa: BLE001 - explained by the check itself
+            continue
+        if all(np.shape(outputs[k]) == np.shape(entry["expected"][k]) for k in keys):
+            keep[name] = (fn, description)
+    return keep
+
+
+def expected_entries() -> dict:
+    """The visible checks: expected values from the references, mistakes from the mutants."""
+    from nnopt_helpers import checks
+
+    from .. import expected as exp
+    from ..mutants import batch_norm as mut
+
+    N, D, x, gamma, beta = _visible_inputs()
+    entries = {}
+
+    def forward_entry(inputs, keys):
+        state = copy.deepcopy(inputs["bn_param"])
+        xs = inputs["xs"] if "xs" in inputs else [inputs["x"]]
+        modes = inputs.get("modes") or [None] * len(xs)
+        outs = {k: [] for k in keys}
+        for xt, mode in zip(xs, modes):
+            if mode is not None:
+                state["mode"] = mode
+            out = ref.forward_step(xt, gamma, beta, state)
+            for k in keys:
+                outs[k].append(out if k == "out" else copy.deepcopy(state[k]))
+        if "xs" in inputs:
+            expected = {k: np.stack([np.asarray(v, dtype=np.float64) for v in vals]) for k, vals in outs.items()}
+        else:
+            expected = {k: vals[0] for k, vals in outs.items()}
+        entry = {"call": "layer_forward", "inputs": inputs, "expected": expected, "tol": 1e-7}
+        entry["mistakes"] = exp.mistakes_for(entry, _same_shapes(entry, mut.MUTANTS["batchnorm_forward"]))
+        if not entry["mistakes"]:
+            del entry["mistakes"]  # an empty JSON list would decode as an empty array
+        return entry
+
+    entries["batchnorm_forward"] = forward_entry(
+        {"x": x, "gamma": gamma, "beta": beta,
+         "bn_param": {"mode": "train", "running_mean": np.linspace(-0.2, 0.4, D),
+                      "running_var": np.linspace(0.8, 1.6, D)}},
+        ["out", "running_mean", "running_var"])
+    entries["batchnorm_forward_defaults"] = forward_entry(
+        {"x": 0.5 * x - 1.0, "gamma": gamma, "beta": beta, "bn_param": {}},
+        ["out", "eps", "momentum", "running_mean", "running_var"])  # numbers only: mistakes are stored as floats
+    entries["batchnorm_forward_eval"] = forward_entry(
+        {"xs": [x, 1.5 * x[::-1] + 0.5, x - 2.0], "modes": ["train", "train", "eval"],
+         "gamma": gamma, "beta": beta, "bn_param": {"mode": "train"}},
+        ["out", "running_mean", "running_var"])
+
+    # A square batch (N = D = 4): dgamma and dbeta summed over the wrong axis keep their shape, so
+    # the check can name that mistake. dout is non-uniform on purpose: with dout all ones, dx is ~0
+    # and hides most mistakes.
+    xb = np.linspace(-1.2, 2.3, num=16).reshape(4, 4) ** 2 + np.array([0.0, -1.0, 3.0, 0.5])
+    gb, bb = np.linspace(0.5, 1.5, num=4), np.linspace(-0.4, 0.4, num=4)
+    dout = np.linspace(-1.0, 0.8, num=16).reshape(4, 4) ** 3 + np.cos(np.arange(16)).reshape(4, 4)
+    grads = ref.backward_step(xb, gb, 1e-5, dout)
+    for name in ("batchnorm_backward", "batchnorm_backward_alt"):
+        entry = {"call": checks.backward_through(mut.batchnorm_forward),
+                 "inputs": {"x": xb, "gamma": gb, "beta": bb, "bn_param": {"mode": "train"}, "dout": dout},
+                 "expected": dict(zip(("dx", "dgamma", "dbeta"), grads)), "tol": 1e-7}
+        entry["mistakes"] = exp.mistakes_for(entry, _same_shapes(entry, mut.MUTANTS[name]))
+        del entry["call"]  # the notebook passes call=backward_through(batchnorm_forward): the learner's forward
+        entries[name] = entry
+    return entries

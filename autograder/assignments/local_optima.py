@@ -1,0 +1,387 @@
+"""Hidden tests of 02_local_optima: the cases, how results are judged, and hints.
+
+The source notebook's hidden-test cells call ``get("02_local_optima").check(name, fn)``; the
+verifier runs the same cases out of the kernel. Functions that take callables or an rng are called
+through drivers that build them from plain data (``autograder.drivers``): a surface of
+``nnopt_helpers.surfaces`` by name (or a quadratic by its arrays), a generator from a seed.
+
+* ``numerical_hessian`` (driver ``surface_function``): points on Himmelblau, Rosenbrock, Beale,
+  the six-hump camel, the strict and the monkey saddle, Rastrigin in 1 to 5 dimensions and random
+  quadratics in 2 to 6 dimensions; default and explicit ``h``. Judged by properties (exact
+  symmetry; accuracy against the analytic Hessian), because valid stencils differ by rounding.
+* ``classify_critical_point`` (driver ``function``): rotated diagonal matrices in 1 to 6
+  dimensions with every sign pattern, zero and tiny eigenvalues, explicit ``tol``. Exact reference.
+* ``find_minima`` (driver ``surface_function``): random starts on Himmelblau and the six-hump
+  camel, starts on the stable line of the strict saddle, runs too short to converge, quadratic
+  bowls (one minimum) and quadratic saddles (none: the result has shape (0, d)), explicit ``tol``.
+  Judged by properties against the minima the grader's reference reaches (stored in the case).
+* ``perturbed_gradient_descent`` (driver ``noisy_path``): starts on the stable manifold of the
+  strict saddle and of quadratic saddles in 3 to 5 dimensions, and one run without noise. Judged
+  by properties (shape, start, plain GD without noise, the rng's seed decides the path, noise
+  statistics, escape).
+
+When a result is wrong, ``explain`` runs the known mistakes of ``autograder.mutants.local_optima``
+on the same case and names the one whose output matches the learner's, if any.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..drivers import DRIVERS
+from ..plain import NotPlain, is_number, pack, unpack
+from ..properties import local_optima as props
+from ..references import local_optima as ref
+from ..spec import Assignment, Exercise
+
+__all__ = ["ASSIGNMENT", "hessian_cases", "classify_cases", "find_minima_cases", "perturbed_cases",
+           "expected_entries"]
+
+
+def _surf(name, **kwargs) -> dict:
+    return {"name": name, "kwargs": kwargs}
+
+
+def _rotation(rng, d) -> np.ndarray:
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def _sym(rng, eigenvalues) -> np.ndarray:
+    """A symmetric matrix with these eigenvalues in a random orthonormal basis."""
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    Q = _rotation(rng, len(lam))
+    A = (Q * lam) @ Q.T
+    return 0.5 * (A + A.T)
+
+
+# ---------------------------------------------------------------------------------------------
+# numerical_hessian
+
+
+def hessian_cases(rng: np.random.Generator) -> list[dict]:
+    def case(surface, x, **kwargs):
+        return {"surface": surface, "args": ["@value", np.asarray(x, dtype=np.float64)], "kwargs": kwargs}
+
+    u = lambda lo, hi, n=2: rng.uniform(lo, hi, n)  # noqa: E731
+    cases = [
+        case(_surf("himmelblau"), u(-4, 4)),
+        case(_surf("himmelblau"), u(-4, 4), h=1e-3),
+        case(_surf("rosenbrock"), u(-1.5, 1.5)),
+        case(_surf("rosenbrock"), u(-1.5, 1.5), h=1e-5),
+        case(_surf("beale"), u(-2, 2)),
+        case(_surf("six_hump_camel"), u(-1.5, 1.5)),
+        case(_surf("strict_saddle"), [0.0, 0.0]),
+        case(_surf("strict_saddle"), u(-1.5, 1.5)),
+        case(_surf("monkey_saddle"), [0.0, 0.0]),
+        case(_surf("monkey_saddle"), u(-1, 1)),
+        case(_surf("rastrigin", dim=1), u(-2, 2, 1)),
+    ]
+    for dim in (3, 5):
+        cases.append(case(_surf("rastrigin", dim=dim), u(-2, 2, dim)))
+    for _ in range(2):
+        d = int(rng.integers(2, 7))
+        A = _sym(rng, rng.uniform(-3, 3, d))
+        cases.append(case(_surf("quadratic", A=A, b=rng.standard_normal(d)), rng.standard_normal(d)))
+    return cases
+
+
+def describe_hessian_case(case) -> str:
+    x = case["args"][1]
+    h = case.get("kwargs", {}).get("h")
+    return (f"the {_surface_name(case['surface'])} at x = {np.array2string(x, precision=3)}"
+            + (f" with h={h:g}" if h is not None else " with the default h"))
+
+
+def _surface_name(spec) -> str:
+    kw = spec.get("kwargs", {})
+    if spec["name"] == "quadratic":
+        return f"{len(kw['A'])}-D quadratic ½xᵀAx − bᵀx"
+    if spec["name"] == "rastrigin":
+        return f"{kw.get('dim', 2)}-D Rastrigin function"
+    return spec["name"].replace("_", " ") + " surface"
+
+
+# ---------------------------------------------------------------------------------------------
+# classify_critical_point
+
+
+def classify_cases(rng: np.random.Generator) -> list[dict]:
+    def case(eigenvalues, tol=None, rotate=True):
+        H = _sym(rng, eigenvalues) if rotate else np.diag(np.asarray(eigenvalues, dtype=np.float64))
+        return {"args": [H] if tol is None else [H, tol], "kwargs": {}}
+
+    pos = lambda n: rng.uniform(0.5, 3.0, n)  # noqa: E731
+    cases = [
+        case(pos(1)), case(-pos(1)), case([0.0], rotate=False),
+        case(pos(2)), case(-pos(2)), case([1.5, -0.7]), case([-2.0, -0.5]),
+        case([2.0, -1.0, -1.0]), case([-3.0, -1.0, 2.0]), case([1.0, 1.0, -0.5]),
+        case([1.0, 0.0, -1.0]), case([2.0, 1e-10]), case([-2.0, -1e-10, -1.0]),
+        case([1.0, 1e-3], tol=1e-2), case([1.0, 1e-3], tol=1e-6), case([-1.0, 5e-3, 2.0], tol=1e-2),
+        case(np.zeros(3), rotate=False), case([3.0, -1.0]),
+        {"args": [np.array([[1.0, 2.0], [2.0, 1.0]])], "kwargs": {}},
+        {"args": [np.array([[-1.0, 0.5], [0.5, 2.0]])], "kwargs": {"tol": 1e-4}},
+    ]
+    for _ in range(4):
+        d = int(rng.integers(3, 7))
+        signs = rng.choice([-1.0, 1.0, 0.0], size=d, p=[0.4, 0.4, 0.2])
+        cases.append(case(signs * rng.uniform(0.5, 2.0, d)))
+    return cases
+
+
+def describe_classify_case(case) -> str:
+    H = np.asarray(case["args"][0])
+    tol = case["args"][1] if len(case["args"]) > 1 else case.get("kwargs", {}).get("tol")
+    lam = np.linalg.eigvalsh(H)
+    return (f"a {H.shape[0]}×{H.shape[0]} Hessian with eigenvalues {np.array2string(lam, precision=3)}"
+            + (f" and tol={tol:g}" if tol is not None else ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# find_minima
+
+
+def find_minima_cases(rng: np.random.Generator) -> list[dict]:
+    def case(surface, starts, lr, n, **kwargs):
+        c = {"surface": surface, "args": ["@value", "@grad", np.asarray(starts, dtype=np.float64), lr, n],
+             "kwargs": kwargs}
+        c["minima"] = ref.find_minima_case(c)
+        return c
+
+    cases = [
+        case(_surf("himmelblau"), rng.uniform(-4.5, 4.5, (int(rng.integers(10, 20)), 2)), 0.01, 200),
+        case(_surf("himmelblau"), rng.uniform(-4.5, 4.5, (8, 2)), 0.005, 400, tol=1e-4),
+        case(_surf("himmelblau"), rng.uniform(-4, 4, (12, 2)), 0.001, 25),  # not converged
+        case(_surf("six_hump_camel"), rng.uniform([-2, -1], [2, 1], (16, 2)), 0.02, 300),
+        case(_surf("strict_saddle"),
+             np.vstack([[[rng.uniform(0.3, 1.5), 0.0], [0.0, 0.0], [-rng.uniform(0.3, 1.5), 0.0]],
+                        rng.uniform(-1.5, 1.5, (4, 2))])[rng.permutation(7)], 0.1, 300),
+        case(_surf("strict_saddle"), [[1.0, 0.0], [0.5, 0.2], [0.5, -0.2]], 0.1, 300, tol=1e-2),
+    ]
+    d = int(rng.integers(2, 6))
+    A = _sym(rng, rng.uniform(0.5, 2.0, d))
+    cases.append(case(_surf("quadratic", A=A, b=rng.standard_normal(d)), rng.standard_normal((5, d)), 0.3, 200))
+    d = int(rng.integers(3, 5))
+    lam = np.concatenate([rng.uniform(0.5, 2.0, d - 1), [-rng.uniform(0.5, 1.0)]])
+    Q = _rotation(rng, d)
+    A = (Q * lam) @ Q.T
+    A = 0.5 * (A + A.T)
+    on_stable = rng.standard_normal((3, d - 1)) @ Q[:, :-1].T  # no component along the negative direction
+    cases.append(case(_surf("quadratic", A=A), np.vstack([on_stable, rng.standard_normal((2, d))]), 0.1, 100))
+    return cases
+
+
+def describe_find_minima_case(case) -> str:
+    starts, lr, n = case["args"][2:5]
+    tol = case.get("kwargs", {}).get("tol")
+    return (f"{len(starts)} starts on the {_surface_name(case['surface'])}, learning_rate={lr:g}, "
+            f"num_steps={n}" + (f", tol={tol:g}" if tol is not None else ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# perturbed_gradient_descent
+
+
+def perturbed_cases(rng: np.random.Generator) -> list[dict]:
+    cases = []
+    for _ in range(3):
+        cases.append({"surface": _surf("strict_saddle"), "x0": np.array([rng.uniform(-1.5, 1.5), 0.0]),
+                      "learning_rate": float(rng.uniform(0.1, 0.2)), "num_steps": int(rng.integers(150, 251)),
+                      "noise_scale": float(10 ** rng.uniform(-3, -2)), "seed": int(rng.integers(0, 2**31)),
+                      "escape_value": -0.2})
+    cases.append({"surface": _surf("strict_saddle"), "x0": np.array([1.0, 0.0]), "learning_rate": 0.1,
+                  "num_steps": 100, "noise_scale": 0.0, "seed": 7, "escape_value": -0.2})
+    for d in (3, 5):
+        lam = np.concatenate([rng.uniform(0.5, 2.0, d - 1), [-rng.uniform(0.5, 1.0)]])
+        Q = _rotation(rng, d)
+        A = (Q * lam) @ Q.T
+        lr = float(0.1 / -lam[-1])
+        cases.append({"surface": _surf("quadratic", A=0.5 * (A + A.T)), "x0": Q[:, :-1] @ rng.standard_normal(d - 1),
+                      "learning_rate": min(lr, 0.9 / lam.max()), "num_steps": 150,
+                      "noise_scale": float(10 ** rng.uniform(-2.3, -1.5)), "seed": int(rng.integers(0, 2**31)),
+                      "escape_value": -0.05})
+    return cases
+
+
+def describe_perturbed_case(case) -> str:
+    return (f"x0={np.array2string(case['x0'], precision=3)} on the {_surface_name(case['surface'])} "
+            f"(a start on the saddle's stable manifold), learning_rate={case['learning_rate']:.3g}, "
+            f"num_steps={case['num_steps']}, noise_scale={case['noise_scale']:.3g}, rng seed {case['seed']}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Hints
+
+
+def _close(a, b) -> bool:
+    """Plain driver outputs that agree up to rounding (tolerance relative to the largest entry)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape and a.dtype == b.dtype):
+            return False
+        if a.size == 0:
+            return True
+        scale = max(1.0, float(np.max(np.abs(b[np.isfinite(b)]), initial=0.0)))
+        with np.errstate(invalid="ignore"):
+            return bool(np.all(np.abs(a - b) <= 1e-6 * scale) or np.array_equal(a, b, equal_nan=True))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return type(a) is dict and type(b) is dict and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) or isinstance(b, list):
+        return type(a) is list and type(b) is list and len(a) == len(b) and all(map(_close, a, b))
+    if is_number(a) and is_number(b):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(b))
+    return type(a) is type(b) and a == b
+
+
+def _explainer(name: str):
+    def explain(case, expected, actual):
+        from ..mutants.local_optima import MUTANTS  # grader side only
+
+        got = {k: v for k, v in actual.items() if k != "mutated"}
+        for fn, description in MUTANTS.get(name, {}).values():
+            try:
+                with np.errstate(all="ignore"):  # some mistakes diverge; that is their business
+                    out = unpack(pack(DRIVERS[ASSIGNMENT.exercise(name).driver](fn, copy.deepcopy(case))))
+            except NotPlain:
+                continue
+            if "error" in out:
+                continue
+            if _close({k: v for k, v in out.items() if k != "mutated"}, got):
+                return f"it looks like {description}"
+        return None
+
+    return explain
+
+
+ASSIGNMENT = Assignment(
+    id="02_local_optima",
+    notebook="02_local_optima.ipynb",
+    exercises=(
+        Exercise(name="numerical_hessian", grade_id="test_numerical_hessian", points=2.5,
+                 driver="surface_function", make_cases=hessian_cases, reference=None,
+                 properties=props.numerical_hessian_properties, explain=_explainer("numerical_hessian"),
+                 describe=describe_hessian_case),
+        Exercise(name="classify_critical_point", grade_id="test_classify_critical_point", points=2,
+                 driver="function", make_cases=classify_cases, reference=ref.classify_case,
+                 explain=_explainer("classify_critical_point"), describe=describe_classify_case),
+        Exercise(name="find_minima", grade_id="test_find_minima", points=3,
+                 driver="surface_function", make_cases=find_minima_cases, reference=None,
+                 properties=props.find_minima_properties, explain=_explainer("find_minima"),
+                 describe=describe_find_minima_case),
+        Exercise(name="perturbed_gradient_descent", grade_id="test_perturbed_gradient_descent", points=2.5,
+                 driver="noisy_path", make_cases=perturbed_cases, reference=None,
+                 properties=props.perturbed_gd_properties, explain=_explainer("perturbed_gradient_descent"),
+                 describe=describe_perturbed_case),
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Visible self-checks: nnopt_helpers/expected/02_local_optima.json (python -m autograder.expected)
+
+
+def _surface_tag(name, method, **kwargs) -> dict:
+    tag = {"__surface__": name, "method": method}
+    if kwargs:
+        tag["kwargs"] = kwargs
+    return tag
+
+
+def _label_mistakes(entry: dict, mutants: dict) -> list[dict]:
+    """Mistakes of a check whose output is a string: one per wrong label, the first mutant's message."""
+    from nnopt_helpers import checks
+
+    found, seen = [], {entry["expected"]["kind"]}
+    for name, (fn, description) in mutants.items():
+        inputs = checks._materialize(copy.deepcopy(entry["inputs"]))
+        try:
+            out = fn(*inputs["args"], **inputs["kwargs"])
+        except Exception:  # noqa: BLE001 - the check explains exceptions itself
+            continue
+        if isinstance(out, str) and out not in seen:
+            seen.add(out)
+            found.append({"name": name, "outputs": {"kind": out}, "message": f"It looks like {description}."})
+    return found
+
+
+def _mistakes(entry: dict, mutants: dict) -> list[dict]:
+    """``expected.mistakes_for`` one mutant at a time (outputs may differ in shape), duplicates dropped."""
+    from .. import expected as exp
+
+    found = []
+    for name, mutant in mutants.items():
+        with np.errstate(all="ignore"):  # some mistakes diverge
+            mistakes = exp.mistakes_for(entry, {name: mutant})
+        for m in mistakes:
+            if not any(_close(m["outputs"], f["outputs"]) for f in found):
+                found.append(m)
+    return found
+
+
+def expected_entries() -> dict:
+    """The visible checks of the notebook: inputs, expected outputs (references) and known mistakes."""
+    from nnopt_helpers import surfaces
+
+    from ..mutants.local_optima import MUTANTS
+
+    entries = {}
+    # numerical_hessian: Himmelblau at (1, 2) (no zero entries), Rastrigin in 3-D (zero off-diagonals).
+    himmelblau, rastrigin = surfaces.himmelblau(), surfaces.rastrigin(dim=3)
+    x2, x3 = np.array([1.0, 2.0]), np.array([0.3, -1.2, 0.65])
+    for name, tag, x, true, atol in (
+            ("numerical_hessian", _surface_tag("himmelblau", "value"), x2, himmelblau.hessian(x2), 0.0),
+            ("numerical_hessian_3d", _surface_tag("rastrigin", "value", dim=3), x3, rastrigin.hessian(x3), 1e-6)):
+        entry = {"call": "symmetric_matrix", "inputs": {"args": [tag, x], "kwargs": {}},
+                 "expected": {"H": true}, "tol": 1e-6, "atol": atol}
+        entry["mistakes"] = _mistakes(entry, MUTANTS["numerical_hessian"])
+        entries[name] = entry
+
+    # classify_critical_point: one check per trap.
+    rng = np.random.default_rng(2)
+    for name, H, tol in (
+            ("classify_maximum", np.array([[-2.0, 1.0], [1.0, -3.0]]), None),
+            ("classify_saddle_2d", np.array([[1.0, 2.0], [2.0, 1.0]]), None),
+            ("classify_saddle_3d", np.round(_sym(rng, [-3.0, -1.0, 2.0]), 6), None),
+            ("classify_saddle_with_zero_eigenvalue", np.diag([1.0, 0.0, -1.0]), None),
+            ("classify_tiny_eigenvalue", np.array([[2.0, 0.0], [0.0, 1e-10]]), None),
+            ("classify_with_tol", np.array([[1.0, 0.0], [0.0, 1e-3]]), 1e-2)):
+        args = [H] if tol is None else [H, tol]
+        entry = {"call": "function", "inputs": {"args": args, "kwargs": {}},
+                 "expected": {"kind": ref.classify(H, 1e-8 if tol is None else tol)}}
+        entry["mistakes"] = _label_mistakes(entry, MUTANTS["classify_critical_point"])
+        entries[name] = entry
+
+    # find_minima: Himmelblau from a grid of starts; the strict saddle with starts on its stable line;
+    # Himmelblau with too few steps (nothing has converged).
+    grid = np.array([[a, b] for a in (-4.0, -1.5, 1.5, 4.0) for b in (-4.0, -1.5, 1.5, 4.0)])
+    saddle_starts = np.array([[1.0, 0.0], [0.5, 0.5], [-0.8, -0.3], [0.0, 0.0], [-1.2, 0.0], [1.0, -0.1]])
+    for name, surface, starts, lr, n in (
+            ("find_minima_himmelblau", "himmelblau", grid, 0.01, 200),
+            ("find_minima_saddle_starts", "strict_saddle", saddle_starts, 0.1, 300),
+            ("find_minima_not_converged", "himmelblau", grid[:4], 0.001, 20)):
+        s = surfaces.SURFACES[surface]()
+        entry = {"call": "function",
+                 "inputs": {"args": [_surface_tag(surface, "value"), _surface_tag(surface, "grad"), starts, lr, n],
+                            "kwargs": {}},
+                 "expected": {"minima": ref.minima_from_starts(s.value, s.grad, starts, lr, n, hessian=s.hessian)},
+                 "tol": 1e-6, "atol": 1e-9}
+        entry["mistakes"] = _mistakes(entry, MUTANTS["find_minima"])
+        entries[name] = entry
+
+    # perturbed_gradient_descent: without noise (plain GD), then the exact noisy path for a seed.
+    saddle = surfaces.strict_saddle()
+    x0 = np.array([1.0, 0.0])
+    for name, scale, seed, n in (("perturbed_gd_no_noise", 0.0, 0, 40), ("perturbed_gd_seeded", 0.01, 1, 100)):
+        path = ref.perturbed_path(saddle.grad, x0, 0.1, n, scale, np.random.default_rng(seed))
+        entry = {"call": "function" if scale == 0 else "reproducible",
+                 "inputs": {"args": [_surface_tag("strict_saddle", "grad"), x0, 0.1, n, scale, {"__rng__": seed}],
+                            "kwargs": {}},
+                 "expected": {"path": path}, "tol": 1e-7, "atol": 1e-12}
+        # mistakes that are not reproducible (global np.random) are explained by the call style itself
+        first = _mistakes(entry, MUTANTS["perturbed_gradient_descent"])
+        again = {m["name"]: m for m in _mistakes(entry, MUTANTS["perturbed_gradient_descent"])}
+        entry["mistakes"] = [m for m in first if m["name"] in again
+                             and np.array_equal(m["outputs"]["path"], again[m["name"]]["outputs"]["path"])]
+        entries[name] = entry
+    return entries

@@ -1,0 +1,449 @@
+"""02_local_optima: the hidden tests accept the solution, reject every known mistake, and explain it.
+
+The solution functions are taken from the source notebook exactly as the verifier takes them: the
+cells marked ``solution: true``, executed alone after ``import numpy as np, math``. Three of the
+four exercises are judged by properties (``autograder/properties/local_optima.py``): this file
+also checks those properties against closed forms, the drivers and call styles added for them,
+and that the properties module holds no answers.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograder import drivers
+from autograder.assignments import get
+from autograder.assignments.local_optima import (ASSIGNMENT, classify_cases, find_minima_cases, hessian_cases,
+                                                 perturbed_cases)
+from autograder.mutants.local_optima import MUTANTS
+from autograder.properties import local_optima as props
+from autograder.references import local_optima as ref
+from autograder.spec import HiddenTestFailure, compare_plain
+from nnopt_helpers import checks, surfaces
+from nnopt_helpers.checks import CheckFailed, load_expected, run_check
+
+ROOT = Path(__file__).resolve().parent.parent
+AID = "02_local_optima"
+SOURCE = ROOT / "solutions" / AID / f"{AID}.ipynb"
+PREAMBLE = "import numpy as np, math"
+EXERCISES = [ex.name for ex in ASSIGNMENT.exercises]
+VISIBLE = {
+    "numerical_hessian": ["numerical_hessian", "numerical_hessian_3d"],
+    "classify_critical_point": ["classify_maximum", "classify_saddle_2d", "classify_saddle_3d", "classify_saddle_with_zero_eigenvalue",
+                                "classify_tiny_eigenvalue", "classify_with_tol"],
+    "find_minima": ["find_minima_himmelblau", "find_minima_saddle_starts", "find_minima_not_converged"],
+    "perturbed_gradient_descent": ["perturbed_gd_no_noise", "perturbed_gd_seeded"],
+}
+# Mistakes the visible checks cannot see; the hidden tests still catch them.
+VISIBLE_BLIND: dict = {}
+# Mistakes whose first failing hidden case is also failed, identically, by an earlier mutant.
+SAME_OUTPUT_AS = {
+    ("classify_critical_point", "diagonal_only"): "tol_ignored",
+    ("classify_critical_point", "trace_and_determinant"): "determinant_only",
+}
+MUTANT_IDS = [(ex, m) for ex in EXERCISES for m in MUTANTS[ex]]
+
+
+def _nbgrader(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+@pytest.fixture(scope="module")
+def notebook():
+    return nbformat.read(SOURCE, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def solutions(notebook) -> dict:
+    namespace: dict = {}
+    exec(PREAMBLE, namespace)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and _nbgrader(cell).get("solution"):
+            exec(compile(cell.source, f"<solution cell {_nbgrader(cell)['grade_id']}>", "exec"), namespace)
+    return {name: namespace[name] for name in EXERCISES}
+
+
+# ---------------------------------------------------------------------------------------------
+# The notebook and the assignment agree
+
+
+def test_registry_finds_the_assignment():
+    from autograder.assignments import MODULES
+    from autograder.mutants import catalogue
+
+    assert get(AID) is ASSIGNMENT
+    assert MODULES[AID] == "autograder.assignments.local_optima"
+    assert catalogue(AID) is MUTANTS
+    assert ASSIGNMENT.max_score == 10
+    assert [ex.points for ex in ASSIGNMENT.exercises] == [2.5, 2, 3, 2.5]
+
+
+def test_each_solution_cell_holds_only_its_function(notebook):
+    cells = [c for c in notebook.cells if _nbgrader(c).get("solution")]
+    assert [_nbgrader(c)["grade_id"] for c in cells] == EXERCISES
+    for cell in cells:
+        body = ast.parse(cell.source).body
+        assert len(body) == 1 and isinstance(body[0], ast.FunctionDef), _nbgrader(cell)["grade_id"]
+        assert body[0].name == _nbgrader(cell)["grade_id"]
+        assert "Returns" in ast.get_docstring(body[0]) and "shape" in ast.get_docstring(body[0])
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+
+
+def test_test_cells_match_the_exercises(notebook):
+    tests = {_nbgrader(c)["grade_id"]: c for c in notebook.cells if _nbgrader(c).get("grade")}
+    assert set(tests) == {ex.grade_id for ex in ASSIGNMENT.exercises}
+    for ex in ASSIGNMENT.exercises:
+        cell = tests[ex.grade_id]
+        meta = _nbgrader(cell)
+        assert meta["locked"] and not meta["solution"] and meta["points"] == ex.points
+        visible, hidden = cell.source.split("### BEGIN HIDDEN TESTS")
+        assert f'_get_assignment("{AID}").check("{ex.name}", {ex.name})' in hidden
+        assert "from autograder.assignments import get as _get_assignment" in hidden
+        for check in VISIBLE[ex.name]:
+            assert f'run_check("{AID}", "{check}", {ex.name})' in visible
+        assert visible.lstrip().startswith('"""')
+    assert set(load_expected(AID)) == {c for checks_ in VISIBLE.values() for c in checks_}
+
+
+def test_notebook_has_no_outputs_and_is_small(notebook):
+    assert SOURCE.stat().st_size < 500 * 1024
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+# ---------------------------------------------------------------------------------------------
+# The cases cover what the hidden tests promise
+
+
+def test_cases_cover_dimensions_edge_cases_and_defaults():
+    rng = lambda: np.random.default_rng(ASSIGNMENT.kernel_seed)  # noqa: E731
+    hess = hessian_cases(rng())
+    assert {len(c["args"][1]) for c in hess} >= {1, 2, 3, 5}
+    assert any("h" in c["kwargs"] for c in hess) and any("h" not in c["kwargs"] for c in hess)
+    assert any(c["surface"]["name"] == "monkey_saddle" and not np.any(c["args"][1]) for c in hess)  # H = 0
+    kinds = {ref.classify_case(c)["result"] for c in classify_cases(rng())}
+    assert kinds == {"minimum", "maximum", "saddle", "degenerate"}
+    assert any(len(c["args"]) == 2 or "tol" in c["kwargs"] for c in classify_cases(rng()))
+    fm = find_minima_cases(rng())
+    assert any(len(c["minima"]) == 0 for c in fm) and any(len(c["minima"]) >= 4 for c in fm)
+    assert any("tol" in c["kwargs"] for c in fm)
+    saddle_case = next(c for c in fm if c["surface"]["name"] == "strict_saddle")
+    assert any(s[1] == 0.0 for s in saddle_case["args"][2])  # a start on the stable line
+    pg = perturbed_cases(rng())
+    assert any(c["noise_scale"] == 0 for c in pg) and {len(c["x0"]) for c in pg} >= {2, 3, 5}
+    for c in pg:  # the starts lie on the saddle's stable manifold: plain GD does not escape
+        s = drivers._surface_from_case(c["surface"])
+        end = ref.descend(s.grad, c["x0"], c["learning_rate"], c["num_steps"])
+        assert s.value(end) > c["escape_value"]
+
+
+def test_cases_are_plain_data():
+    from autograder.plain import pack, unpack
+
+    rng = np.random.default_rng(0)
+    for make in (hessian_cases, classify_cases, find_minima_cases, perturbed_cases):
+        for case in make(rng):
+            assert compare_plain(case, unpack(pack(case)), rtol=0.0) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# The solution passes; the references agree with it
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_solution_passes_the_hidden_tests(solutions, name, capsys):
+    for seed in (None, 1, 2):
+        ASSIGNMENT.check(name, solutions[name], seed=seed)
+    assert "hidden tests passed" in capsys.readouterr().out
+
+
+def test_references_agree_with_the_solution(solutions):
+    rng = np.random.default_rng(5)
+    for case in hessian_cases(rng):
+        s = drivers._surface_from_case(case["surface"])
+        x, h = case["args"][1], case["kwargs"].get("h", 1e-4)
+        np.testing.assert_allclose(ref.hessian_fd(s.value, x, h), solutions["numerical_hessian"](s.value, x, h),
+                                   rtol=1e-9, atol=1e-9 * max(1.0, abs(float(s.value(x)))) / h**2)
+    ex = ASSIGNMENT.exercise("classify_critical_point")
+    for case in classify_cases(rng):
+        assert ex.run(solutions["classify_critical_point"], case) == ex.reference(case)
+    ex = ASSIGNMENT.exercise("find_minima")
+    for case in find_minima_cases(rng):
+        got = ex.run(solutions["find_minima"], case)["result"]
+        np.testing.assert_allclose(got, case["minima"], rtol=0, atol=1e-9)
+    for case in perturbed_cases(rng):
+        s = drivers._surface_from_case(case["surface"])
+        args = (s.grad, case["x0"], case["learning_rate"], case["num_steps"], case["noise_scale"])
+        np.testing.assert_array_equal(ref.perturbed_path(*args, np.random.default_rng(case["seed"])),
+                                      solutions["perturbed_gradient_descent"](*args, np.random.default_rng(case["seed"])))
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_solution_passes_the_visible_checks(solutions, name):
+    for check in VISIBLE[name]:
+        run_check(AID, check, solutions[name], quiet=True)
+
+
+def test_stub_raises_not_implemented():
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    for name in EXERCISES:
+        with pytest.raises(NotImplementedError):
+            ASSIGNMENT.check(name, stub)
+        for check in VISIBLE[name]:
+            with pytest.raises(NotImplementedError):
+                run_check(AID, check, stub, quiet=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every known mistake fails, with a hint
+
+
+def test_at_least_five_mutants_per_exercise():
+    assert all(len(MUTANTS[name]) >= 5 for name in EXERCISES)
+
+
+@pytest.mark.parametrize("name,mutant", MUTANT_IDS, ids=[f"{e}-{m}" for e, m in MUTANT_IDS])
+def test_mutant_fails_the_hidden_tests(name, mutant):
+    fn, description = MUTANTS[name][mutant]
+    with pytest.raises(HiddenTestFailure) as info, np.errstate(all="ignore"):  # some mistakes diverge
+        ASSIGNMENT.check(name, fn)
+    message = str(info.value)
+    if "Hint:" in message:
+        named = SAME_OUTPUT_AS.get((name, mutant), mutant)
+        assert MUTANTS[name][named][1] in message, message
+    else:  # the failure itself says what is wrong
+        assert any(s in message for s in ("modified its input", "raised", "same seed")), message
+
+
+@pytest.mark.parametrize("name,mutant", MUTANT_IDS, ids=[f"{e}-{m}" for e, m in MUTANT_IDS])
+def test_mutant_fails_the_visible_checks(name, mutant):
+    if (name, mutant) in VISIBLE_BLIND:
+        pytest.xfail(VISIBLE_BLIND[(name, mutant)])
+    fn, description = MUTANTS[name][mutant]
+    expected = load_expected(AID)
+    failures = {}
+    for check in VISIBLE[name]:
+        try:
+            with np.errstate(all="ignore"):
+                run_check(AID, check, fn, quiet=True)
+        except CheckFailed as exc:
+            failures[check] = str(exc)
+    assert failures, f"{mutant} passes every visible check of {name}"
+    for check in VISIBLE[name]:
+        for mistake in expected[check].get("mistakes", []):
+            if mistake["name"] == mutant:
+                assert check in failures and mistake["message"] in failures[check], (check, failures.get(check))
+
+
+def test_expected_data_names_the_classic_mistakes():
+    names = {check: {m["name"] for m in entry["mistakes"]} for check, entry in load_expected(AID).items()}
+    assert {"forward_differences", "denominator_h2"} <= names["numerical_hessian"]
+    assert "determinant_only" in names["classify_maximum"]
+    assert "diagonal_only" in names["classify_saddle_2d"]
+    assert {"determinant_only", "trace_and_determinant"} <= names["classify_saddle_3d"]
+    assert "tol_ignored" in names["classify_tiny_eigenvalue"]
+    assert {"duplicates_kept", "merged_by_value"} <= names["find_minima_himmelblau"]
+    assert "saddles_kept" in names["find_minima_saddle_starts"]
+    assert {"noise_not_scaled", "own_generator", "no_noise"} <= names["perturbed_gd_seeded"]
+
+
+def test_visible_checks_name_the_unstored_mistakes():
+    with pytest.raises(CheckFailed, match="not symmetric"):
+        run_check(AID, "numerical_hessian", MUTANTS["numerical_hessian"]["not_symmetrized"][0], quiet=True)
+    with pytest.raises(CheckFailed, match="rng"):
+        run_check(AID, "perturbed_gd_seeded", MUTANTS["perturbed_gradient_descent"]["global_random"][0], quiet=True)
+    with pytest.raises(CheckFailed, match="modified its input"):
+        run_check(AID, "perturbed_gd_seeded", MUTANTS["perturbed_gradient_descent"]["mutates_x0"][0], quiet=True)
+
+
+def test_expected_data_is_up_to_date():
+    from autograder.expected import EXPECTED_DIR, render
+
+    assert (EXPECTED_DIR / f"{AID}.json").read_text(encoding="utf-8") == render(AID), \
+        "run `python -m autograder.expected 02_local_optima`"
+
+
+# ---------------------------------------------------------------------------------------------
+# The properties: no answers inside, and right on closed forms
+
+
+def test_properties_module_holds_no_answers():
+    tree = ast.parse(Path(props.__file__).read_text(encoding="utf-8"))
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert all(m in ("__future__", "numpy", "nnopt_helpers") or m.startswith("nnopt_helpers") for m in imported), imported
+    for ex in ASSIGNMENT.exercises:
+        if ex.properties is not None:
+            assert ex.properties.__module__ == "autograder.properties.local_optima"
+
+
+def _hessian_case(surface, x, h=None):
+    return {"surface": surface, "args": ["@value", np.asarray(x, dtype=np.float64)],
+            "kwargs": {} if h is None else {"h": h}}
+
+
+def test_hessian_properties_accept_the_analytic_hessian_and_reject_asymmetry():
+    case = _hessian_case({"name": "himmelblau", "kwargs": {}}, [1.0, 2.0])
+    H = surfaces.himmelblau().hessian(np.array([1.0, 2.0]))
+    assert props.numerical_hessian_properties(case, {"result": H}) == []
+    bad = H.copy()
+    bad[0, 1] += 1e-12
+    assert "not symmetric" in props.numerical_hessian_properties(case, {"result": bad})[0]
+    assert "shape" in props.numerical_hessian_properties(case, {"result": H[:1]})[0]
+    assert "float64" in props.numerical_hessian_properties(case, {"result": H.astype(np.float32)})[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_reference_hessian_is_exact_on_quadratics_up_to_rounding(d, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((d, d))
+    A = A + A.T
+    s = surfaces.quadratic(A, rng.standard_normal(d))
+    x = rng.standard_normal(d)
+    H = ref.hessian_fd(s.value, x)
+    assert np.array_equal(H, H.T)
+    np.testing.assert_allclose(H, s.A, atol=1e-5 * max(1.0, abs(float(s.value(x)))))
+    case = _hessian_case({"name": "quadratic", "kwargs": {"A": A, "b": s.b}}, x)
+    assert props.numerical_hessian_properties(case, {"result": H}) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-5, 5).filter(lambda v: abs(v) > 1e-3), min_size=1, max_size=6),
+       st.integers(0, 2**32 - 1), st.floats(0.1, 10))
+def test_classification_depends_only_on_the_signs_of_the_eigenvalues(lam, seed, c):
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((len(lam), len(lam))))
+    H = (q * np.array(lam)) @ q.T
+    kind = ref.classify(H, tol=1e-9)
+    signs = np.sign(lam)
+    expect = ("minimum" if np.all(signs > 0) else "maximum" if np.all(signs < 0) else "saddle")
+    assert kind == expect
+    assert ref.classify(c * H, tol=1e-9) == kind  # invariant under positive scaling
+    assert ref.classify(-H, tol=1e-9) == {"minimum": "maximum", "maximum": "minimum", "saddle": "saddle"}[kind]
+
+
+def test_reference_minima_are_the_known_ones():
+    s = surfaces.himmelblau()
+    grid = np.array([[a, b] for a in (-4.0, 4.0) for b in (-4.0, 4.0)])
+    found = ref.minima_from_starts(s.value, s.grad, grid, 0.01, 300, hessian=s.hessian)
+    assert len(found) == 4
+    for m in s.minima:
+        assert np.min(np.linalg.norm(found - m, axis=1)) < 1e-8
+    bowl = surfaces.quadratic(np.diag([1.0, 2.0, 3.0]), np.array([1.0, -1.0, 0.5]))
+    found = ref.minima_from_starts(bowl.value, bowl.grad, np.eye(3), 0.3, 200)
+    np.testing.assert_allclose(found, [np.linalg.solve(bowl.A, bowl.b)], atol=1e-10)
+
+
+def test_find_minima_properties_reject_a_wrong_order_and_a_saddle():
+    case = find_minima_cases(np.random.default_rng(0))[0]
+    minima = case["minima"]
+    assert props.find_minima_properties(case, {"result": minima}) == []
+    assert "order" in props.find_minima_properties(case, {"result": minima[::-1].copy()})[0]
+    with_saddle = np.vstack([minima, surfaces.himmelblau().saddles[:1]])
+    assert "saddle" in props.find_minima_properties(case, {"result": with_saddle})[0]
+    assert "missing" in props.find_minima_properties(case, {"result": minima[:-1].copy()})[0]
+
+
+def test_perturbed_properties_check_the_noise_statistics():
+    case = perturbed_cases(np.random.default_rng(0))[0]
+    out = ASSIGNMENT.exercise("perturbed_gradient_descent").run(MUTANTS["perturbed_gradient_descent"]["no_noise"][0], case)
+    assert props.perturbed_gd_properties(case, {k: v for k, v in out.items() if k != "mutated"})
+
+
+def test_escape_time_follows_the_linear_prediction():
+    """On the strict saddle from (1, ε), GD leaves after ≈ ln(δ/ε)/ln(1 + η) steps (within 10 steps)."""
+    s = surfaces.strict_saddle()
+    for eps in (1e-3, 1e-6, 1e-9):
+        x, t = np.array([1.0, eps]), 0
+        while s.value(x) >= -0.2 and t < 1000:
+            x, t = x - 0.1 * s.grad(x), t + 1
+        assert abs(t - math.log(0.7 / eps) / math.log(1.1)) < 10
+
+
+# ---------------------------------------------------------------------------------------------
+# The drivers and call styles added for this notebook
+
+
+def test_surface_function_driver_builds_callables_and_reports_problems():
+    case = {"surface": {"name": "himmelblau", "kwargs": {}}, "args": ["@value", np.array([1.0, 2.0])], "kwargs": {}}
+    out = drivers.DRIVERS["surface_function"](lambda f, x: np.array([f(x)]), case)
+    assert out == {"result": out["result"], "mutated": []} and out["result"][0] == 68.0
+
+    def mutate(f, x):
+        x += 1
+        return np.zeros((2, 2))
+
+    assert drivers.surface_function(mutate, copy.deepcopy(case))["mutated"] == ["argument 2"]
+    assert "ZeroDivisionError" in drivers.surface_function(lambda f, x: 1 / 0, case)["error"]
+    bad = {**case, "surface": {"name": "no_such_surface"}}
+    assert "unknown surface" in drivers.surface_function(lambda f, x: 0, bad)["error"]
+    assert "NotPlain" == drivers.surface_function(lambda f, x: object(), case)["error_type"]
+
+
+def test_noisy_path_driver_runs_four_times_with_fresh_generators():
+    calls = []
+
+    def fn(grad_fn, x0, lr, n, scale, rng):
+        calls.append((scale, rng.standard_normal()))
+        return np.zeros((n + 1, len(x0)))
+
+    case = {"surface": {"name": "strict_saddle"}, "x0": np.array([1.0, 0.0]), "learning_rate": 0.1,
+            "num_steps": 3, "noise_scale": 0.5, "seed": 4}
+    out = drivers.noisy_path(fn, case)
+    assert sorted(out["result"]) == ["no_noise", "other_seed", "path", "same_seed"]
+    assert calls[0] == calls[1] and calls[2][1] != calls[0][1] and calls[3] == (0.0, calls[0][1])
+    assert "error" in drivers.noisy_path(lambda *a: 1 / 0, case)
+
+
+def test_call_style_symmetric_matrix():
+    inputs = {"args": [np.array([[1.0, 2.0], [2.0, 3.0]])], "kwargs": {}}
+    assert checks.CALL_STYLES["symmetric_matrix"](lambda M: M, inputs, ["H"])["H"] is inputs["args"][0]
+    with pytest.raises(CheckFailed, match=r"entries \[0, 1\] and \[1, 0\] differ"):
+        checks.call_symmetric_matrix(lambda M: M + np.array([[0.0, 1e-9], [0.0, 0.0]]), inputs, ["H"])
+
+
+def test_call_style_reproducible():
+    inputs = {"args": [np.random.default_rng(3)], "kwargs": {}}
+    out = checks.CALL_STYLES["reproducible"](lambda rng: rng.standard_normal(2), inputs, ["x"])
+    np.testing.assert_array_equal(out["x"], np.random.default_rng(3).standard_normal(2))
+    inputs = {"args": [np.random.default_rng(3)], "kwargs": {}}
+    with pytest.raises(CheckFailed, match="np.random"):
+        checks.call_reproducible(lambda rng: np.random.standard_normal(2), inputs, ["x"])
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end through the sandboxed verifier (drivers and properties shipped into the sandbox)
+
+
+def test_verifier_gives_the_solution_full_marks_and_a_mistake_none(notebook, tmp_path):
+    from autograder.sandbox import Limits, build_lib_dir, get_sandbox, probe
+    from autograder.verifier import verify
+
+    lib = build_lib_dir(tmp_path / "lib", mpl_cache=False)
+    ok, why = probe(lib)
+    if not ok:
+        pytest.skip(f"bubblewrap is not usable here: {why}")
+    sandbox = get_sandbox(lib)
+    cells = [c.source for c in notebook.cells if _nbgrader(c).get("solution")]
+    (tmp_path / "a").mkdir()
+    v = verify(ASSIGNMENT, cells, sandbox, tmp_path / "a", Limits(wall_seconds=60), 12345)
+    assert v.score == 10 and not v.flags and not v.cell_errors
+    global_noise = [c.replace("rng.standard_normal(x.shape)", "np.random.standard_normal(x.shape)") for c in cells]
+    assert global_noise != cells
+    (tmp_path / "b").mkdir()
+    v = verify(ASSIGNMENT, global_noise, sandbox, tmp_path / "b", Limits(wall_seconds=60), 12345)
+    assert {n: e.score for n, e in v.exercises.items()}["perturbed_gradient_descent"] == 0
+    assert v.score == 7.5
