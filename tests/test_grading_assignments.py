@@ -54,14 +54,16 @@ def test_solution_full_stub_zero_one_wrong_exercise(aid, tmp_path, sandbox_ok):
         f"c.CourseDirectory.root = {str(course)!r}\n")
     cn = load_course_notebooks(REPO / "solutions" / aid / assignment.notebook)
 
-    first = assignment.exercises[0]
+    # The last exercise: later ones may build on earlier ones (06's backward runs the learner's own
+    # forward for its cache, 02's find_minima calls numerical_hessian), never the other way round.
+    wrong = assignment.exercises[-1]
     one_wrong = nbformat.from_dict(nbformat.reads(nbformat.writes(cn.correct), as_version=4))
     for cell in one_wrong.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == first.name:
-            cell.source = _wrong(first)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == wrong.name:
+            cell.source = _wrong(wrong)
             break
     else:
-        pytest.fail(f"{aid}: no solution cell with grade_id {first.name!r}")
+        pytest.fail(f"{aid}: no solution cell with grade_id {wrong.name!r}")
     submissions = {"correct": cn.correct, "stub": cn.student, "one-wrong": one_wrong}
     for student, nb in submissions.items():
         d = tmp_path / "submitted" / student / aid
@@ -85,8 +87,8 @@ def test_solution_full_stub_zero_one_wrong_exercise(aid, tmp_path, sandbox_ok):
         assert float(rows["stub"][ex.name]) == 0, (ex.name, rows["stub"])
     assert rows["stub"]["status"] == "graded" and float(rows["stub"]["score"]) == 0
     assert rows["one-wrong"]["status"] == "graded", rows["one-wrong"]
-    assert float(rows["one-wrong"][first.name]) == 0
-    assert float(rows["one-wrong"]["score"]) == full - first.points
+    assert float(rows["one-wrong"][wrong.name]) == 0
+    assert float(rows["one-wrong"]["score"]) == full - wrong.points
 
     from nbgrader.api import Gradebook
 
