@@ -1,75 +1,32 @@
-"""04_adaptive_lr: the solution passes the hidden tests, every known mistake fails them (and the
-visible checks, with its own message), the references agree with the solution and with the maths
-(Kingma & Ba's "efficient" form of Adam, AdamW as decay + Adam, the shape of the schedule), and the
-committed expected data is up to date.
+"""04_adaptive_lr: the exercises and the intro agree, the cases cover what the hidden tests
+promise, the visible checks name the classic mistakes first, a hint names a mistake that outputs
+NaN, and the references agree with the maths (Kingma & Ba's "efficient" form of Adam, AdamW as
+decay + Adam, the shape of the schedule).
 
-The solution functions are taken from the source notebook exactly as the verifier takes them: the
-cells marked ``solution: true``, executed in order after ``import numpy as np, math`` (so ``adamw``
-may call ``adam``).
+The checks every assignment shares (the solution passes, every mutant fails, the expected data is
+up to date, ...) are in ``tests/test_assignments.py``, with this assignment's special cases in
+``assignment_harness.SPECS["04_adaptive_lr"]``.
 """
 
 from __future__ import annotations
 
-import ast
-import copy
 import math
-import subprocess
-import sys
 import warnings
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.assignments import get
+import assignment_harness as harness
 from autograder.assignments.adaptive_lr import ASSIGNMENT, RULES, schedule_cases, update_rule_cases
 from autograder.assignments.common import same_output
 from autograder.mutants.adaptive_lr import MUTANTS
 from autograder.references import adaptive_lr as ref
-from autograder.spec import HiddenTestFailure, compare_plain
 from nnopt_helpers.checks import CheckFailed, load_expected, run_check
 
-ROOT = Path(__file__).resolve().parent.parent
 ID = "04_adaptive_lr"
-SOURCE = ROOT / "solutions" / ID / f"{ID}.ipynb"
-PREAMBLE = "import numpy as np, math"
-EXERCISES = [ex.name for ex in ASSIGNMENT.exercises]
-# The visible checks each exercise's test cell runs (names in nnopt_helpers/expected/04_adaptive_lr.json).
-VISIBLE = {
-    "adagrad": ["adagrad", "adagrad_defaults", "adagrad_small_gradients"],
-    "rmsprop": ["rmsprop", "rmsprop_defaults", "rmsprop_small_gradients"],
-    "adam": ["adam", "adam_defaults", "adam_small_gradients"],
-    "adamw": ["adamw", "adamw_defaults"],
-    "adadelta": ["adadelta", "adadelta_defaults"],
-    "cosine_learning_rate": ["cosine_learning_rate_warmup", "cosine_learning_rate_peak", "cosine_learning_rate_decay",
-                             "cosine_learning_rate_end", "cosine_learning_rate_no_warmup"],
-}
-# Mistakes whose outputs equal another's on the first failing hidden case: the hint names that one.
-SAME_OUTPUT_AS: dict = {}
-MUTANT_IDS = [(ex, m) for ex in EXERCISES for m in MUTANTS[ex]]
-
-
-def _nbgrader(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-@pytest.fixture(scope="module")
-def notebook():
-    return nbformat.read(SOURCE, as_version=4)
-
-
-@pytest.fixture(scope="module")
-def solutions(notebook) -> dict:
-    """The graded functions, from the solution cells run in order after the verifier's preamble."""
-    namespace: dict = {}
-    exec(PREAMBLE, namespace)
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and _nbgrader(cell).get("solution"):
-            exec(compile(cell.source, f"<solution cell {_nbgrader(cell)['grade_id']}>", "exec"), namespace)
-    return {name: namespace[name] for name in EXERCISES}
+VISIBLE = harness.SPECS[ID].visible
 
 
 @pytest.fixture(autouse=True)
@@ -84,51 +41,14 @@ def _quiet_numpy():
 # The notebook and the assignment agree
 
 
-def test_registry_finds_the_assignment():
-    assert get(ID) is ASSIGNMENT
-    assert ASSIGNMENT.max_score == 10
-    assert [ex.points for ex in ASSIGNMENT.exercises] == [1, 1.5, 2.5, 1.5, 1.5, 2]
-    assert EXERCISES == list(RULES) + ["cosine_learning_rate"]
+def test_exercises_are_the_update_rules_then_the_schedule():
+    assert [ex.name for ex in ASSIGNMENT.exercises] == list(RULES) + ["cosine_learning_rate"]
 
 
-def test_each_solution_cell_holds_only_its_function(notebook):
-    cells = [c for c in notebook.cells if _nbgrader(c).get("solution")]
-    assert [_nbgrader(c)["grade_id"] for c in cells] == EXERCISES
-    for cell in cells:
-        body = ast.parse(cell.source).body
-        assert len(body) == 1 and isinstance(body[0], ast.FunctionDef), _nbgrader(cell)["grade_id"]
-        assert body[0].name == _nbgrader(cell)["grade_id"]
-        assert ast.get_docstring(body[0]), "the stub keeps the docstring: it is the spec"
-        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
-
-
-def test_test_cells_match_the_exercises(notebook):
-    tests = {_nbgrader(c)["grade_id"]: c for c in notebook.cells if _nbgrader(c).get("grade")}
-    assert set(tests) == {ex.grade_id for ex in ASSIGNMENT.exercises}
-    for ex in ASSIGNMENT.exercises:
-        cell = tests[ex.grade_id]
-        meta = _nbgrader(cell)
-        assert meta["locked"] and not meta["solution"] and meta["points"] == ex.points
-        visible, hidden = cell.source.split("### BEGIN HIDDEN TESTS")
-        # Through the registry's get(): the sandbox replaces the registry with a shim that offers only get().
-        assert f'_get_assignment("{ID}").check("{ex.name}", {ex.name})' in hidden
-        assert "from autograder.assignments import get as _get_assignment" in hidden
-        for check in VISIBLE[ex.name]:
-            assert f'run_check("{ID}", "{check}", {ex.name})' in visible
-        assert visible.lstrip().startswith('"""'), "each test cell starts with a one-line docstring"
-
-
-def test_intro_table_states_the_points(notebook):
-    intro = notebook.cells[0].source
+def test_intro_table_states_the_points():
+    intro = harness.source_notebook(ID).cells[0].source
     for ex in ASSIGNMENT.exercises:
         assert f"| `{ex.name}(" in intro and f"| {ex.points:g} |" in intro, ex.name
-
-
-def test_notebook_has_no_outputs_and_is_small(notebook):
-    assert SOURCE.stat().st_size < 500 * 1024
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,80 +89,7 @@ def test_schedule_cases_cover_the_corners():
 
 
 # ---------------------------------------------------------------------------------------------
-# The solution passes; the references agree with it
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_solution_passes_the_hidden_tests(solutions, name, capsys):
-    for seed in (None, 1, 2, 3):
-        ASSIGNMENT.check(name, solutions[name], seed=seed)
-    assert "hidden tests passed" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_references_agree_with_the_solution(solutions, name):
-    ex = ASSIGNMENT.exercise(name)
-    for seed in range(5):
-        for case in ex.make_cases(np.random.default_rng(seed)):
-            frozen = copy.deepcopy(case)
-            expected = ex.reference(case)
-            assert compare_plain(frozen, case, rtol=0.0) == [], "the reference must not modify the case"
-            actual = ex.run(solutions[name], case)
-            assert actual["mutated"] == [] and expected["mutated"] == []
-            assert compare_plain(expected, actual, rtol=1e-12) == [], ex.describe(case)
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_solution_passes_the_visible_checks(solutions, name):
-    for check in VISIBLE[name]:
-        run_check(ID, check, solutions[name], quiet=True)
-
-
-def test_stub_raises_not_implemented():
-    def stub(*args, **kwargs):
-        raise NotImplementedError()
-
-    for name in EXERCISES:
-        with pytest.raises(NotImplementedError):
-            ASSIGNMENT.check(name, stub)
-        for check in VISIBLE[name]:
-            with pytest.raises(NotImplementedError):
-                run_check(ID, check, stub, quiet=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Every known mistake fails, with a hint
-
-
-@pytest.mark.parametrize("name,mutant", MUTANT_IDS, ids=[f"{e}-{m}" for e, m in MUTANT_IDS])
-def test_mutant_fails_the_hidden_tests(name, mutant):
-    fn, description = MUTANTS[name][mutant]
-    with pytest.raises(HiddenTestFailure) as info:
-        ASSIGNMENT.check(name, fn)
-    message = str(info.value)
-    if "Hint:" in message:
-        named = SAME_OUTPUT_AS.get((name, mutant), mutant)
-        assert MUTANTS[name][named][1] in message, message
-    else:  # the failure itself says what is wrong
-        assert "modified its input" in message or "raised" in message, message
-
-
-@pytest.mark.parametrize("name,mutant", MUTANT_IDS, ids=[f"{e}-{m}" for e, m in MUTANT_IDS])
-def test_mutant_fails_the_visible_checks(name, mutant):
-    fn, description = MUTANTS[name][mutant]
-    expected = load_expected(ID)
-    failures = {}
-    for check in VISIBLE[name]:
-        try:
-            run_check(ID, check, fn, quiet=True)
-        except CheckFailed as exc:
-            failures[check] = str(exc)
-    assert failures, f"{mutant} passes every visible check of {name}"
-    # Where a check stores this mistake, its message is the one the learner sees.
-    for check in VISIBLE[name]:
-        for mistake in expected[check].get("mistakes", []):
-            if mistake["name"] == mutant:
-                assert check in failures and mistake["message"] in failures[check], (check, failures.get(check))
+# The visible checks and the hints name the classic mistakes
 
 
 @pytest.mark.parametrize("rule,check", [("adam", "adam"), ("adamw", "adamw")])
@@ -278,12 +125,6 @@ def test_expected_data_names_the_classic_mistakes():
     assert "eps_inside_sqrt" in names["adagrad_small_gradients"] and "eps_inside_sqrt" in names["rmsprop_small_gradients"]
     assert "eps_outside_sqrt" in names["adadelta"]
     assert {"ignores_warmup", "warmup_off_by_one"} <= names["cosine_learning_rate_warmup"]
-
-
-def test_expected_data_is_up_to_date():
-    proc = subprocess.run([sys.executable, "-m", "autograder.expected", "--check", ID], cwd=ROOT,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_a_hint_matches_a_mistake_that_outputs_nan():

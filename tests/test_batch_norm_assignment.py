@@ -1,27 +1,24 @@
-"""06_batch_norm: the solution passes the hidden tests, every known mistake fails them, the visible
-checks catch what they target, the references agree with the solution and with the maths
-(numerical gradients, PyTorch's documented running-average formula), the ``batchnorm`` driver and
-the new check helpers behave, and the committed expected data is up to date.
+"""06_batch_norm: the cases cover what the hidden tests promise, a backward pass is graded through
+the forward pass next to it, the mutants and the visible checks cover the classic mistakes, the
+references agree with the maths (numerical gradients, PyTorch's documented running-average
+formula), the ``batchnorm`` driver and the new check helpers behave, and the sandboxed verifier
+grades the backward passes through the learner's forward.
 
-The solution functions are taken from the source notebook exactly as the verifier takes them: the
-cells marked ``solution: true``, executed alone after ``import numpy as np, math``.
+The checks every assignment shares (the solution passes, every mutant fails, the expected data is
+up to date, ...) are in ``tests/test_assignments.py``, with this assignment's special cases in
+``assignment_harness.SPECS["06_batch_norm"]``.
 """
 
 from __future__ import annotations
 
-import ast
 import copy
-import tempfile
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.assignments import get
-from autograder.assignments import batch_norm as bn_assignment
+import assignment_harness as harness
 from autograder.assignments.batch_norm import ASSIGNMENT, backward_cases, describe_case, forward_cases
 from autograder.drivers import DRIVERS
 from autograder.mutants import batch_norm as mutants
@@ -31,101 +28,21 @@ from autograder.spec import HiddenTestFailure, compare_plain
 from nnopt_helpers import checks, gradcheck, nets
 from nnopt_helpers.checks import CheckFailed, backward_through, load_expected, run_check
 
-ROOT = Path(__file__).resolve().parent.parent
 AID = "06_batch_norm"
-SOURCE = ROOT / "solutions" / AID / f"{AID}.ipynb"
-PREAMBLE = "import numpy as np, math"
-EXERCISES = [ex.name for ex in ASSIGNMENT.exercises]
-# The visible checks each exercise's test cell runs (names in nnopt_helpers/expected/06_batch_norm.json).
-VISIBLE = {
-    "batchnorm_forward": ["batchnorm_forward", "batchnorm_forward_defaults", "batchnorm_forward_eval"],
-    "batchnorm_backward": ["batchnorm_backward"],
-    "batchnorm_backward_alt": ["batchnorm_backward_alt"],
-}
 BACKWARD = {"batchnorm_backward", "batchnorm_backward_alt"}
-# Mistakes whose outputs are identical to another's on every case: the hint names the first of the group.
-SAME_OUTPUT_AS: dict = {}
-MUTANT_IDS = [(ex, m) for ex in EXERCISES for m in MUTANTS[ex]]
-
-
-def _nbgrader(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def _call_for(name, forward):
-    """The ``call`` a test cell passes to run_check for this exercise (None: the entry's own)."""
-    return backward_through(forward) if name in BACKWARD else None
 
 
 @pytest.fixture(scope="module")
-def notebook():
-    return nbformat.read(SOURCE, as_version=4)
-
-
-@pytest.fixture(scope="module")
-def namespace(notebook) -> dict:
-    """The solution cells run alone after the verifier's preamble (as the verifier does)."""
-    ns: dict = {}
-    exec(PREAMBLE, ns)
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and _nbgrader(cell).get("solution"):
-            exec(compile(cell.source, f"<solution cell {_nbgrader(cell)['grade_id']}>", "exec"), ns)
-    return ns
-
-
-@pytest.fixture(scope="module")
-def solutions(namespace) -> dict:
-    return {name: namespace[name] for name in EXERCISES}
-
-
-# ---------------------------------------------------------------------------------------------
-# The notebook and the assignment agree
-
-
-def test_registry_finds_the_assignment():
-    assert get(AID) is ASSIGNMENT
-    assert ASSIGNMENT.max_score == 10
-    assert [ex.points for ex in ASSIGNMENT.exercises] == [4, 4, 2]
-    assert all(ex.driver == "batchnorm" for ex in ASSIGNMENT.exercises)
-
-
-def test_each_solution_cell_holds_only_its_function(notebook):
-    cells = [c for c in notebook.cells if _nbgrader(c).get("solution")]
-    assert [_nbgrader(c)["grade_id"] for c in cells] == EXERCISES
-    for cell in cells:
-        body = ast.parse(cell.source).body
-        assert len(body) == 1 and isinstance(body[0], ast.FunctionDef), _nbgrader(cell)["grade_id"]
-        assert body[0].name == _nbgrader(cell)["grade_id"]
-        doc = ast.get_docstring(body[0])
-        assert doc and "shape" in doc, "the stub keeps the docstring (shapes first): it is the spec"
-        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
-
-
-def test_test_cells_match_the_exercises(notebook):
-    tests = {_nbgrader(c)["grade_id"]: c for c in notebook.cells if _nbgrader(c).get("grade")}
-    assert set(tests) == {ex.grade_id for ex in ASSIGNMENT.exercises}
-    for ex in ASSIGNMENT.exercises:
-        cell = tests[ex.grade_id]
-        meta = _nbgrader(cell)
-        assert meta["locked"] and not meta["solution"] and meta["points"] == ex.points
-        visible, hidden = cell.source.split("### BEGIN HIDDEN TESTS")
-        assert f'_get_assignment("{AID}").check("{ex.name}", {ex.name})' in hidden
-        assert "from autograder.assignments import get as _get_assignment" in hidden
-        for check in VISIBLE[ex.name]:
-            call = ", call=backward_through(batchnorm_forward)" if ex.name in BACKWARD else ""
-            assert f'run_check("{AID}", "{check}", {ex.name}{call})' in visible
-        assert visible.lstrip().startswith('"""'), "each test cell starts with a one-line docstring"
-
-
-def test_notebook_has_no_outputs_and_is_small(notebook):
-    assert SOURCE.stat().st_size < 500 * 1024
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
+def solutions() -> dict:
+    return harness.solution_functions(AID)
 
 
 # ---------------------------------------------------------------------------------------------
 # The cases cover what the hidden tests promise
+
+
+def test_every_exercise_runs_through_the_batchnorm_driver():
+    assert all(ex.driver == "batchnorm" for ex in ASSIGNMENT.exercises)
 
 
 def test_forward_cases_cover_modes_defaults_and_edge_cases():
@@ -161,55 +78,16 @@ def test_backward_cases_use_non_uniform_upstream_gradients():
 
 
 # ---------------------------------------------------------------------------------------------
-# The solution passes; the references agree with it
+# A backward pass is graded through the forward pass next to it
 
 
-@pytest.mark.parametrize("name", EXERCISES)
-def test_solution_passes_the_hidden_tests(solutions, name, capsys):
-    for seed in (None, 1, 2):
-        ASSIGNMENT.check(name, solutions[name], seed=seed)
-    assert "hidden tests passed" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_references_agree_with_the_solution(solutions, name):
-    ex = ASSIGNMENT.exercise(name)
-    for seed in range(3):
-        for case in ex.make_cases(np.random.default_rng(seed)):
-            frozen = copy.deepcopy(case)
-            expected = ex.reference(case)
-            assert compare_plain(frozen, case, rtol=0.0) == [], "the reference must not modify the case"
-            actual = ex.run(solutions[name], case)
-            assert actual["mutated"] == [] and expected["mutated"] == []
-            assert compare_plain(expected, actual, rtol=1e-9) == [], ex.describe(case)
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_solution_passes_the_visible_checks(namespace, name):
-    for check in VISIBLE[name]:
-        run_check(AID, check, namespace[name], call=_call_for(name, namespace["batchnorm_forward"]), quiet=True)
-
-
-def test_stubs_raise_not_implemented():
-    """The untouched student notebook: every function a stub, all in one namespace."""
-    stubs: dict = {}
-    for name in EXERCISES:
-        exec(f"def {name}(*args, **kwargs):\n    raise NotImplementedError()", stubs)
-    for name in EXERCISES:
-        with pytest.raises(NotImplementedError):
-            ASSIGNMENT.check(name, stubs[name])
-        for check in VISIBLE[name]:
-            with pytest.raises(NotImplementedError):
-                run_check(AID, check, stubs[name], call=_call_for(name, stubs["batchnorm_forward"]), quiet=True)
-
-
-def test_backward_is_graded_through_the_forward_next_to_it(notebook):
+def test_backward_is_graded_through_the_forward_next_to_it():
     """A right backward pass behind a stub forward reads as not done; behind a wrong forward it gets the hint."""
-    cells = {_nbgrader(c).get("grade_id"): c.source for c in notebook.cells}
+    cells = {harness.nbgrader(c).get("grade_id"): c.source for c in harness.source_notebook(AID).cells}
 
     def namespace_with(forward_source):
         ns: dict = {}
-        exec(PREAMBLE, ns)
+        exec(harness.PREAMBLE, ns)
         exec(forward_source, ns)
         exec(cells["batchnorm_backward"], ns)
         return ns
@@ -233,9 +111,9 @@ def test_backward_is_graded_through_the_forward_next_to_it(notebook):
         ASSIGNMENT.check("batchnorm_backward", lonely["batchnorm_backward"])
 
 
-def test_running_statistics_do_not_affect_backward_grading(namespace):
+def test_running_statistics_do_not_affect_backward_grading(solutions):
     """Only the forward pass's train-mode output matters to the backward exercises."""
-    wrong = {"np": np, "batchnorm_backward": namespace["batchnorm_backward"]}
+    wrong = {"np": np, "batchnorm_backward": solutions["batchnorm_backward"]}
     exec("def batchnorm_forward(x, gamma, beta, bn_param):\n"
          "    mu, var = x.mean(axis=0), x.var(axis=0)\n"
          "    std = np.sqrt(var + bn_param.get('eps', 1e-5))\n"
@@ -246,46 +124,15 @@ def test_running_statistics_do_not_affect_backward_grading(namespace):
 
 
 # ---------------------------------------------------------------------------------------------
-# Every known mistake fails, with a hint
+# The mutants and the visible checks cover the classic mistakes
 
 
-def test_each_exercise_has_at_least_five_mutants_covering_the_classic_mistakes():
-    assert all(len(MUTANTS[name]) >= 5 for name in EXERCISES)
+def test_the_mutants_cover_the_classic_mistakes():
     assert {"running_var_biased", "normalizes_with_unbiased", "momentum_on_old_value", "eval_uses_batch_stats",
             "running_stats_not_stored"} <= set(MUTANTS["batchnorm_forward"])
     for name in BACKWARD:
         assert {"sums_over_features", "dmean_missing_variance_path", "no_variance_path",
                 "no_mean_path"} <= set(MUTANTS[name])
-
-
-@pytest.mark.parametrize("name,mutant", MUTANT_IDS, ids=[f"{e}-{m}" for e, m in MUTANT_IDS])
-def test_mutant_fails_the_hidden_tests(name, mutant):
-    fn, description = MUTANTS[name][mutant]
-    with pytest.raises(HiddenTestFailure) as info:
-        ASSIGNMENT.check(name, fn)
-    message = str(info.value)
-    if "Hint:" in message:
-        named = SAME_OUTPUT_AS.get((name, mutant), mutant)
-        assert MUTANTS[name][named][1] in message, message
-    else:  # the failure itself says what is wrong
-        assert "modified its input" in message or "raised" in message, message
-
-
-@pytest.mark.parametrize("name,mutant", MUTANT_IDS, ids=[f"{e}-{m}" for e, m in MUTANT_IDS])
-def test_mutant_fails_the_visible_checks(name, mutant):
-    fn, description = MUTANTS[name][mutant]
-    expected = load_expected(AID)
-    failures = {}
-    for check in VISIBLE[name]:
-        try:
-            run_check(AID, check, fn, call=_call_for(name, mutants.batchnorm_forward), quiet=True)
-        except CheckFailed as exc:
-            failures[check] = str(exc)
-    assert failures, f"{mutant} passes every visible check of {name}"
-    for check in VISIBLE[name]:
-        for mistake in expected[check].get("mistakes", []):
-            if mistake["name"] == mutant:
-                assert check in failures and mistake["message"] in failures[check], (check, failures.get(check))
 
 
 def test_expected_data_names_the_classic_mistakes():
@@ -299,15 +146,6 @@ def test_expected_data_names_the_classic_mistakes():
                 "sums_over_features"} <= names[name]
         dout = expected[name]["inputs"]["dout"]
         assert np.ptp(dout) > 0.5, "the visible backward checks use a non-uniform upstream gradient"
-
-
-def test_expected_data_is_up_to_date():
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{AID}.json"
-        checks.save_expected(bn_assignment.expected_entries(), path)
-        fresh = path.read_text(encoding="utf-8")
-    committed = (ROOT / "nnopt_helpers" / "expected" / f"{AID}.json").read_text(encoding="utf-8")
-    assert fresh == committed, "run `python -m autograder.expected 06_batch_norm`"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,13 +326,7 @@ def test_mlp_trains_with_the_solution_as_its_norm_layer(solutions):
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    from autograder.sandbox import build_lib_dir, get_sandbox, probe
-
-    lib = build_lib_dir(tmp_path_factory.mktemp("bn-verifier") / "lib", mpl_cache=False)
-    ok, why = probe(lib)
-    if not ok:
-        pytest.skip(f"bubblewrap is not usable here: {why}")
-    return get_sandbox(lib)
+    return harness.sandbox_or_skip(tmp_path_factory.mktemp("bn-verifier") / "lib")
 
 
 def _verify(sandbox, tmp_path, cells):
@@ -506,8 +338,8 @@ def _verify(sandbox, tmp_path, cells):
     return verify(ASSIGNMENT, cells, sandbox, scratch, Limits(wall_seconds=30), seed=4242)
 
 
-def test_verifier_gives_the_solution_full_marks_and_stubs_zero(sandbox, tmp_path, notebook):
-    cells = [c.source for c in notebook.cells if _nbgrader(c).get("solution")]
+def test_verifier_gives_the_solution_full_marks_and_stubs_zero(sandbox, tmp_path):
+    cells = [c.source for c in harness.solution_cells(AID)]
     v = _verify(sandbox, tmp_path, cells)
     assert {name: e.score for name, e in v.exercises.items()} == {"batchnorm_forward": 4.0, "batchnorm_backward": 4.0,
                                                                  "batchnorm_backward_alt": 2.0}

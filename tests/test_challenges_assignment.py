@@ -1,112 +1,43 @@
-"""01_challenges: the solution passes the hidden tests, every known mistake fails them, the visible
-checks catch what they target, the references agree with the solution and with the maths, the
-``descent`` driver and the ``descent`` call style behave, and the committed expected data is up to date.
+"""01_challenges: the solution functions have the course's signatures, the cases cover what the
+hidden tests promise, the visible checks name the classic mistakes, the references agree with the
+maths, the ``descent`` driver and the ``descent`` call style behave, and the sandboxed verifier
+grades the notebook.
 
-The solution functions are taken from the source notebook exactly as the verifier takes them: the
-cells marked ``solution: true``, executed alone after ``import numpy as np, math``.
+The checks every assignment shares (the solution passes, every mutant fails, the expected data is
+up to date, ...) are in ``tests/test_assignments.py``, with this assignment's special cases in
+``assignment_harness.SPECS["01_challenges"]``.
 """
 
 from __future__ import annotations
 
-import ast
-import copy
 import math
-import subprocess
-import sys
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.assignments import get
+import assignment_harness as harness
 from autograder.assignments.challenges import (ASSIGNMENT, descent_cases, describe_descent_case, matrix_cases,
-                                               rate_cases, repeated_eigenvalue_matrix, risk_cases, spd_matrix)
+                                               rate_cases, risk_cases, spd_matrix)
 from autograder.drivers import DRIVERS
 from autograder.mutants.challenges import MUTANTS
 from autograder.references import challenges as ref
-from autograder.spec import HiddenTestFailure, compare_plain
 from nnopt_helpers import checks
 from nnopt_helpers.checks import CheckFailed, load_expected, run_check
 
-ROOT = Path(__file__).resolve().parent.parent
 ID = "01_challenges"
-SOURCE = ROOT / "solutions" / ID / f"{ID}.ipynb"
-PREAMBLE = "import numpy as np, math"
-EXERCISES = [ex.name for ex in ASSIGNMENT.exercises]
 POINTS = {"gradient_descent": 3, "max_stable_learning_rate": 1.5, "optimal_learning_rate": 1.5,
           "gd_convergence_rate": 2, "empirical_risk": 2}
-# The visible checks each exercise's test cell runs (names in nnopt_helpers/expected/01_challenges.json).
-VISIBLE = {
-    "gradient_descent": ["gradient_descent", "gradient_descent_rosenbrock", "gradient_descent_at_minimum"],
-    "max_stable_learning_rate": ["max_stable_learning_rate"],
-    "optimal_learning_rate": ["optimal_learning_rate"],
-    "gd_convergence_rate": ["gd_convergence_rate_small_lr", "gd_convergence_rate_large_lr",
-                            "gd_convergence_rate_lr_above_one_over_lambda_min"],
-    "empirical_risk": ["empirical_risk"],
-}
-# Mistakes the visible checks cannot see; the hidden tests must still catch them.
-VISIBLE_BLIND = {
-    ("max_stable_learning_rate", "eigvals_complex"):
-        "np.linalg.eigvals returns real eigenvalues for the visible matrix; the hidden tests use a repeated eigenvalue",
-}
-# Mistakes whose outputs equal another's on some hidden case: the hint may name either.
-SAME_OUTPUT_AS = {
-    ("max_stable_learning_rate", "eigvals_last"): {"lambda_min"},
-    ("optimal_learning_rate", "trace"): {"two_over_lambda_max", "missing_two"},
-    ("optimal_learning_rate", "diagonal"): {"two_over_lambda_max"},
-    ("gd_convergence_rate", "min_instead_of_max"): {"lambda_max_only", "lambda_min_only"},
-    ("gd_convergence_rate", "no_abs"): {"lambda_min_only"},
-    ("empirical_risk", "absolute"): {"root"},
-}
-MUTANT_IDS = [(ex, m) for ex in EXERCISES for m in MUTANTS[ex]]
-
-
-def _nbgrader(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
 
 
 @pytest.fixture(scope="module")
-def notebook():
-    return nbformat.read(SOURCE, as_version=4)
-
-
-@pytest.fixture(scope="module")
-def solutions(notebook) -> dict:
-    """The graded functions, from the solution cells run alone after the verifier's preamble."""
-    namespace: dict = {}
-    exec(PREAMBLE, namespace)
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and _nbgrader(cell).get("solution"):
-            exec(compile(cell.source, f"<solution cell {_nbgrader(cell)['grade_id']}>", "exec"), namespace)
-    return {name: namespace[name] for name in EXERCISES}
+def solutions() -> dict:
+    return harness.solution_functions(ID)
 
 
 # ---------------------------------------------------------------------------------------------
-# The notebook and the assignment agree
-
-
-def test_registry_finds_the_assignment():
-    from autograder.assignments import ASSIGNMENTS, MODULES
-
-    assert MODULES[ID] == "autograder.assignments.challenges"
-    assert get(ID) is ASSIGNMENT
-    assert ASSIGNMENTS[ID] is ASSIGNMENT
-    assert ASSIGNMENT.max_score == 10
-    assert {ex.name: ex.points for ex in ASSIGNMENT.exercises} == POINTS
-
-
-def test_each_solution_cell_holds_only_its_function(notebook):
-    cells = [c for c in notebook.cells if _nbgrader(c).get("solution")]
-    assert [_nbgrader(c)["grade_id"] for c in cells] == EXERCISES
-    for cell in cells:
-        body = ast.parse(cell.source).body
-        assert len(body) == 1 and isinstance(body[0], ast.FunctionDef), _nbgrader(cell)["grade_id"]
-        assert body[0].name == _nbgrader(cell)["grade_id"]
-        assert ast.get_docstring(body[0]), "the stub keeps the docstring: it is the spec"
-        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+# The solution functions have the course's signatures
 
 
 def test_signatures_are_the_courses(solutions):
@@ -117,28 +48,6 @@ def test_signatures_are_the_courses(solutions):
                 "gd_convergence_rate": ["A", "learning_rate"], "empirical_risk": ["w", "X", "y"]}
     for name, params in expected.items():
         assert list(inspect.signature(solutions[name]).parameters) == params
-
-
-def test_test_cells_match_the_exercises(notebook):
-    tests = {_nbgrader(c)["grade_id"]: c for c in notebook.cells if _nbgrader(c).get("grade")}
-    assert set(tests) == {ex.grade_id for ex in ASSIGNMENT.exercises}
-    for ex in ASSIGNMENT.exercises:
-        cell = tests[ex.grade_id]
-        meta = _nbgrader(cell)
-        assert meta["locked"] and not meta["solution"] and meta["points"] == ex.points
-        visible, hidden = cell.source.split("### BEGIN HIDDEN TESTS")
-        assert f'_get_assignment("{ID}").check("{ex.name}", {ex.name})' in hidden
-        assert "from autograder.assignments import get as _get_assignment" in hidden
-        for check in VISIBLE[ex.name]:
-            assert f'run_check("{ID}", "{check}", {ex.name})' in visible
-        assert visible.lstrip().startswith('"""'), "each test cell starts with a one-line docstring"
-
-
-def test_notebook_has_no_outputs_and_is_small(notebook):
-    assert SOURCE.stat().st_size < 500 * 1024
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,87 +94,7 @@ def test_risk_cases_cover_shapes_bias_and_exact_fits():
 
 
 # ---------------------------------------------------------------------------------------------
-# The solution passes; the references agree with it
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_solution_passes_the_hidden_tests(solutions, name, capsys):
-    for seed in (None, 1, 2):
-        ASSIGNMENT.check(name, solutions[name], seed=seed)
-    assert "hidden tests passed" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_references_agree_with_the_solution(solutions, name):
-    ex = ASSIGNMENT.exercise(name)
-    for seed in range(3):
-        for case in ex.make_cases(np.random.default_rng(seed)):
-            frozen = copy.deepcopy(case)
-            expected = ex.reference(case)
-            assert compare_plain(frozen, case, rtol=0.0) == [], "the reference must not modify the case"
-            actual = ex.run(solutions[name], case)
-            assert actual["mutated"] == [] and expected["mutated"] == []
-            assert compare_plain(expected, actual, rtol=1e-10) == [], ex.describe(case)
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_solution_passes_the_visible_checks(solutions, name):
-    for check in VISIBLE[name]:
-        run_check(ID, check, solutions[name], quiet=True)
-
-
-def test_stub_raises_not_implemented():
-    def stub(*args, **kwargs):
-        raise NotImplementedError()
-
-    for name in EXERCISES:
-        with pytest.raises(NotImplementedError):
-            ASSIGNMENT.check(name, stub)
-        with pytest.raises(NotImplementedError):
-            run_check(ID, VISIBLE[name][0], stub, quiet=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Every known mistake fails, with a hint
-
-
-def test_at_least_five_mutants_per_exercise():
-    assert all(len(MUTANTS[name]) >= 5 for name in EXERCISES)
-
-
-@pytest.mark.parametrize("name,mutant", MUTANT_IDS, ids=[f"{e}-{m}" for e, m in MUTANT_IDS])
-def test_mutant_fails_the_hidden_tests(name, mutant):
-    if (name, mutant) == ("max_stable_learning_rate", "eigvals_complex") and not np.iscomplexobj(
-            np.linalg.eigvals(repeated_eigenvalue_matrix())):
-        pytest.skip("this LAPACK returns real eigenvalues for the repeated-eigenvalue matrix")
-    fn, description = MUTANTS[name][mutant]
-    with pytest.raises(HiddenTestFailure) as info:
-        ASSIGNMENT.check(name, fn)
-    message = str(info.value)
-    if "Hint:" in message:
-        named = {mutant} | SAME_OUTPUT_AS.get((name, mutant), set())
-        assert any(MUTANTS[name][m][1] in message for m in named), message
-    else:  # the failure itself says what is wrong
-        assert "modified its input" in message or "raised" in message, message
-
-
-@pytest.mark.parametrize("name,mutant", MUTANT_IDS, ids=[f"{e}-{m}" for e, m in MUTANT_IDS])
-def test_mutant_fails_the_visible_checks(name, mutant):
-    if (name, mutant) in VISIBLE_BLIND:
-        pytest.xfail(VISIBLE_BLIND[(name, mutant)])
-    fn, description = MUTANTS[name][mutant]
-    expected = load_expected(ID)
-    failures = {}
-    for check in VISIBLE[name]:
-        try:
-            run_check(ID, check, fn, quiet=True)
-        except CheckFailed as exc:
-            failures[check] = str(exc)
-    assert failures, f"{mutant} passes every visible check of {name}"
-    for check in VISIBLE[name]:
-        for mistake in expected[check].get("mistakes", []):
-            if mistake["name"] == mutant:
-                assert check in failures and mistake["message"] in failures[check], (check, failures.get(check))
+# The visible checks name the classic mistakes
 
 
 def test_visible_checks_explain_the_classic_mistakes():
@@ -286,12 +115,6 @@ def test_visible_check_names_x0_mutation_and_lists():
         run_check(ID, "gradient_descent", MUTANTS["gradient_descent"]["mutates_x0"][0], quiet=True)
     with pytest.raises(CheckFailed, match="returned a Python list"):
         run_check(ID, "gradient_descent", MUTANTS["gradient_descent"]["returns_list"][0], quiet=True)
-
-
-def test_expected_data_is_up_to_date():
-    proc = subprocess.run([sys.executable, "-m", "autograder.expected", "--check", ID], cwd=ROOT,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,18 +255,14 @@ def test_reference_path_follows_the_update_rule():
 # The sandboxed verifier (the authoritative grade) builds grad_fn from the cases inside the sandbox
 
 
-def test_verifier_gives_the_solution_full_marks_and_a_mistake_nothing(notebook, tmp_path_factory):
+def test_verifier_gives_the_solution_full_marks_and_a_mistake_nothing(tmp_path_factory):
     import inspect
 
-    from autograder.sandbox import Limits, build_lib_dir, get_sandbox, probe
+    from autograder.sandbox import Limits
     from autograder.verifier import verify
 
-    lib = build_lib_dir(tmp_path_factory.mktemp("verifier01") / "lib", mpl_cache=False)
-    ok, why = probe(lib)
-    if not ok:
-        pytest.skip(f"bubblewrap is not usable here: {why}")
-    sandbox = get_sandbox(lib)
-    cells = [c.source for c in notebook.cells if _nbgrader(c).get("solution")]
+    sandbox = harness.sandbox_or_skip(tmp_path_factory.mktemp("verifier01") / "lib")
+    cells = [c.source for c in harness.solution_cells(ID)]
     scratch = tmp_path_factory.mktemp("scratch01")
     v = verify(ASSIGNMENT, cells, sandbox, scratch, Limits(wall_seconds=60), 4242)
     assert {name: e.score for name, e in v.exercises.items()} == POINTS, v.to_dict()

@@ -1,10 +1,12 @@
-"""02_local_optima: the hidden tests accept the solution, reject every known mistake, and explain it.
+"""02_local_optima: the cases cover what the hidden tests promise, the references agree with the
+solution, the visible checks name the classic mistakes, and the sandboxed verifier grades the notebook.
 
-The solution functions are taken from the source notebook exactly as the verifier takes them: the
-cells marked ``solution: true``, executed alone after ``import numpy as np, math``. Three of the
-four exercises are judged by properties (``autograder/properties/local_optima.py``): this file
-also checks those properties against closed forms, the drivers and call styles added for them,
-and that the properties module holds no answers.
+Three of the four exercises are judged by properties (``autograder/properties/local_optima.py``):
+this file also checks those properties against closed forms, the drivers and call styles added
+for them, and that the properties module holds no answers. The checks every assignment shares
+(the solution passes, every mutant fails with a hint, the expected data is up to date, ...) are
+in ``tests/test_assignments.py``, with this assignment's special cases in
+``assignment_harness.SPECS["02_local_optima"]``.
 """
 
 from __future__ import annotations
@@ -14,111 +16,28 @@ import copy
 import math
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import assignment_harness as harness
 from autograder import drivers
-from autograder.assignments import get
 from autograder.assignments.local_optima import (ASSIGNMENT, classify_cases, find_minima_cases, hessian_cases,
                                                  perturbed_cases)
 from autograder.mutants.local_optima import MUTANTS
 from autograder.properties import local_optima as props
 from autograder.references import local_optima as ref
-from autograder.spec import HiddenTestFailure, compare_plain
+from autograder.spec import compare_plain
 from nnopt_helpers import checks, surfaces
 from nnopt_helpers.checks import CheckFailed, load_expected, run_check
 
-ROOT = Path(__file__).resolve().parent.parent
 AID = "02_local_optima"
-SOURCE = ROOT / "solutions" / AID / f"{AID}.ipynb"
-PREAMBLE = "import numpy as np, math"
-EXERCISES = [ex.name for ex in ASSIGNMENT.exercises]
-VISIBLE = {
-    "numerical_hessian": ["numerical_hessian", "numerical_hessian_3d"],
-    "classify_critical_point": ["classify_maximum", "classify_saddle_2d", "classify_saddle_3d", "classify_saddle_with_zero_eigenvalue",
-                                "classify_tiny_eigenvalue", "classify_with_tol"],
-    "find_minima": ["find_minima_himmelblau", "find_minima_saddle_starts", "find_minima_not_converged"],
-    "perturbed_gradient_descent": ["perturbed_gd_no_noise", "perturbed_gd_seeded"],
-}
-# Mistakes the visible checks cannot see; the hidden tests still catch them.
-VISIBLE_BLIND: dict = {}
-# Mistakes whose first failing hidden case is also failed, identically, by an earlier mutant.
-SAME_OUTPUT_AS = {
-    ("classify_critical_point", "diagonal_only"): "tol_ignored",
-    ("classify_critical_point", "trace_and_determinant"): "determinant_only",
-}
-MUTANT_IDS = [(ex, m) for ex in EXERCISES for m in MUTANTS[ex]]
-
-
-def _nbgrader(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
 
 
 @pytest.fixture(scope="module")
-def notebook():
-    return nbformat.read(SOURCE, as_version=4)
-
-
-@pytest.fixture(scope="module")
-def solutions(notebook) -> dict:
-    namespace: dict = {}
-    exec(PREAMBLE, namespace)
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and _nbgrader(cell).get("solution"):
-            exec(compile(cell.source, f"<solution cell {_nbgrader(cell)['grade_id']}>", "exec"), namespace)
-    return {name: namespace[name] for name in EXERCISES}
-
-
-# ---------------------------------------------------------------------------------------------
-# The notebook and the assignment agree
-
-
-def test_registry_finds_the_assignment():
-    from autograder.assignments import MODULES
-    from autograder.mutants import catalogue
-
-    assert get(AID) is ASSIGNMENT
-    assert MODULES[AID] == "autograder.assignments.local_optima"
-    assert catalogue(AID) is MUTANTS
-    assert ASSIGNMENT.max_score == 10
-    assert [ex.points for ex in ASSIGNMENT.exercises] == [2.5, 2, 3, 2.5]
-
-
-def test_each_solution_cell_holds_only_its_function(notebook):
-    cells = [c for c in notebook.cells if _nbgrader(c).get("solution")]
-    assert [_nbgrader(c)["grade_id"] for c in cells] == EXERCISES
-    for cell in cells:
-        body = ast.parse(cell.source).body
-        assert len(body) == 1 and isinstance(body[0], ast.FunctionDef), _nbgrader(cell)["grade_id"]
-        assert body[0].name == _nbgrader(cell)["grade_id"]
-        assert "Returns" in ast.get_docstring(body[0]) and "shape" in ast.get_docstring(body[0])
-        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
-
-
-def test_test_cells_match_the_exercises(notebook):
-    tests = {_nbgrader(c)["grade_id"]: c for c in notebook.cells if _nbgrader(c).get("grade")}
-    assert set(tests) == {ex.grade_id for ex in ASSIGNMENT.exercises}
-    for ex in ASSIGNMENT.exercises:
-        cell = tests[ex.grade_id]
-        meta = _nbgrader(cell)
-        assert meta["locked"] and not meta["solution"] and meta["points"] == ex.points
-        visible, hidden = cell.source.split("### BEGIN HIDDEN TESTS")
-        assert f'_get_assignment("{AID}").check("{ex.name}", {ex.name})' in hidden
-        assert "from autograder.assignments import get as _get_assignment" in hidden
-        for check in VISIBLE[ex.name]:
-            assert f'run_check("{AID}", "{check}", {ex.name})' in visible
-        assert visible.lstrip().startswith('"""')
-    assert set(load_expected(AID)) == {c for checks_ in VISIBLE.values() for c in checks_}
-
-
-def test_notebook_has_no_outputs_and_is_small(notebook):
-    assert SOURCE.stat().st_size < 500 * 1024
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
+def solutions() -> dict:
+    return harness.solution_functions(AID)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,14 +76,7 @@ def test_cases_are_plain_data():
 
 
 # ---------------------------------------------------------------------------------------------
-# The solution passes; the references agree with it
-
-
-@pytest.mark.parametrize("name", EXERCISES)
-def test_solution_passes_the_hidden_tests(solutions, name, capsys):
-    for seed in (None, 1, 2):
-        ASSIGNMENT.check(name, solutions[name], seed=seed)
-    assert "hidden tests passed" in capsys.readouterr().out
+# The references agree with the solution (by the exercises' own measures)
 
 
 def test_references_agree_with_the_solution(solutions):
@@ -188,63 +100,8 @@ def test_references_agree_with_the_solution(solutions):
                                       solutions["perturbed_gradient_descent"](*args, np.random.default_rng(case["seed"])))
 
 
-@pytest.mark.parametrize("name", EXERCISES)
-def test_solution_passes_the_visible_checks(solutions, name):
-    for check in VISIBLE[name]:
-        run_check(AID, check, solutions[name], quiet=True)
-
-
-def test_stub_raises_not_implemented():
-    def stub(*args, **kwargs):
-        raise NotImplementedError()
-
-    for name in EXERCISES:
-        with pytest.raises(NotImplementedError):
-            ASSIGNMENT.check(name, stub)
-        for check in VISIBLE[name]:
-            with pytest.raises(NotImplementedError):
-                run_check(AID, check, stub, quiet=True)
-
-
 # ---------------------------------------------------------------------------------------------
-# Every known mistake fails, with a hint
-
-
-def test_at_least_five_mutants_per_exercise():
-    assert all(len(MUTANTS[name]) >= 5 for name in EXERCISES)
-
-
-@pytest.mark.parametrize("name,mutant", MUTANT_IDS, ids=[f"{e}-{m}" for e, m in MUTANT_IDS])
-def test_mutant_fails_the_hidden_tests(name, mutant):
-    fn, description = MUTANTS[name][mutant]
-    with pytest.raises(HiddenTestFailure) as info, np.errstate(all="ignore"):  # some mistakes diverge
-        ASSIGNMENT.check(name, fn)
-    message = str(info.value)
-    if "Hint:" in message:
-        named = SAME_OUTPUT_AS.get((name, mutant), mutant)
-        assert MUTANTS[name][named][1] in message, message
-    else:  # the failure itself says what is wrong
-        assert any(s in message for s in ("modified its input", "raised", "same seed")), message
-
-
-@pytest.mark.parametrize("name,mutant", MUTANT_IDS, ids=[f"{e}-{m}" for e, m in MUTANT_IDS])
-def test_mutant_fails_the_visible_checks(name, mutant):
-    if (name, mutant) in VISIBLE_BLIND:
-        pytest.xfail(VISIBLE_BLIND[(name, mutant)])
-    fn, description = MUTANTS[name][mutant]
-    expected = load_expected(AID)
-    failures = {}
-    for check in VISIBLE[name]:
-        try:
-            with np.errstate(all="ignore"):
-                run_check(AID, check, fn, quiet=True)
-        except CheckFailed as exc:
-            failures[check] = str(exc)
-    assert failures, f"{mutant} passes every visible check of {name}"
-    for check in VISIBLE[name]:
-        for mistake in expected[check].get("mistakes", []):
-            if mistake["name"] == mutant:
-                assert check in failures and mistake["message"] in failures[check], (check, failures.get(check))
+# The visible checks name the classic mistakes
 
 
 def test_expected_data_names_the_classic_mistakes():
@@ -266,13 +123,6 @@ def test_visible_checks_name_the_unstored_mistakes():
         run_check(AID, "perturbed_gd_seeded", MUTANTS["perturbed_gradient_descent"]["global_random"][0], quiet=True)
     with pytest.raises(CheckFailed, match="modified its input"):
         run_check(AID, "perturbed_gd_seeded", MUTANTS["perturbed_gradient_descent"]["mutates_x0"][0], quiet=True)
-
-
-def test_expected_data_is_up_to_date():
-    from autograder.expected import EXPECTED_DIR, render
-
-    assert (EXPECTED_DIR / f"{AID}.json").read_text(encoding="utf-8") == render(AID), \
-        "run `python -m autograder.expected 02_local_optima`"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,16 +278,12 @@ def test_call_style_reproducible():
 # End to end through the sandboxed verifier (drivers and properties shipped into the sandbox)
 
 
-def test_verifier_gives_the_solution_full_marks_and_a_mistake_none(notebook, tmp_path):
-    from autograder.sandbox import Limits, build_lib_dir, get_sandbox, probe
+def test_verifier_gives_the_solution_full_marks_and_a_mistake_none(tmp_path):
+    from autograder.sandbox import Limits
     from autograder.verifier import verify
 
-    lib = build_lib_dir(tmp_path / "lib", mpl_cache=False)
-    ok, why = probe(lib)
-    if not ok:
-        pytest.skip(f"bubblewrap is not usable here: {why}")
-    sandbox = get_sandbox(lib)
-    cells = [c.source for c in notebook.cells if _nbgrader(c).get("solution")]
+    sandbox = harness.sandbox_or_skip(tmp_path / "lib")
+    cells = [c.source for c in harness.solution_cells(AID)]
     (tmp_path / "a").mkdir()
     v = verify(ASSIGNMENT, cells, sandbox, tmp_path / "a", Limits(wall_seconds=60), 12345)
     assert v.score == 10 and not v.flags and not v.cell_errors

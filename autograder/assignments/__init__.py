@@ -20,11 +20,11 @@ from ..spec import Assignment
 __all__ = ["MODULES", "ASSIGNMENTS", "get", "ids"]
 
 MODULES: dict[str, str] = {
+    "01_challenges": "autograder.assignments.challenges",
     "02_local_optima": "autograder.assignments.local_optima",
     "03_momentum": "autograder.assignments.momentum",
-    "05_initialization": "autograder.assignments.initialization",
-    "01_challenges": "autograder.assignments.challenges",
     "04_adaptive_lr": "autograder.assignments.adaptive_lr",
+    "05_initialization": "autograder.assignments.initialization",
     "06_batch_norm": "autograder.assignments.batch_norm",
 }
 

@@ -24,13 +24,13 @@ on the same case and names the one that gives exactly the learner's output, if a
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 
-from ..drivers import DRIVERS
-from ..plain import NotPlain, is_number, pack, unpack
 from ..references import batch_norm as ref
 from ..spec import Assignment, Exercise, rel_error
+from .common import describe_config, mutant_explainer, same_output
 
 __all__ = ["ASSIGNMENT", "forward_cases", "backward_cases", "describe_case", "expected_entries", "RECORD"]
 
@@ -140,13 +140,7 @@ def backward_cases(rng: np.random.Generator) -> list[dict]:
 
 
 def _describe_bn_param(bn_param) -> str:
-    parts = []
-    for key, value in (bn_param or {}).items():
-        if isinstance(value, np.ndarray):
-            parts.append(f"{key!r}: (an array)")
-        else:
-            parts.append(f"{key!r}: {value!r}")
-    return "bn_param={" + ", ".join(parts) + "}"
+    return describe_config(bn_param or {}, name="bn_param", array_state=False)
 
 
 def describe_case(case) -> str:
@@ -161,32 +155,14 @@ def describe_case(case) -> str:
             f"with {_describe_bn_param(case.get('bn_param'))}")
 
 
-def _same_output(a, b, rtol=1e-9) -> bool:
-    """True when two plain driver outputs agree: same structure, dtypes and shapes, values within rtol."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape
-                and a.dtype == b.dtype and rel_error(a, b) <= rtol)
-    if isinstance(a, dict) or isinstance(b, dict):
-        return type(a) is dict and type(b) is dict and a.keys() == b.keys() and all(
-            _same_output(a[k], b[k], rtol) for k in a)
-    if isinstance(a, list) or isinstance(b, list):
-        return (type(a) is list and type(b) is list and len(a) == len(b)
-                and all(_same_output(x, y, rtol) for x, y in zip(a, b)))
-    if is_number(a) and is_number(b):
-        return rel_error(a, b) <= rtol
-    return type(a) is type(b) and a == b
-
-
 FORWARD_FIRST = ("{name} is graded on the cache of your batchnorm_forward, and your forward pass's "
                  "train-mode output is wrong on this case: fix batchnorm_forward first")
 
 
-def _explainer(name: str):
-    """explain(case, expected, actual): name the known mistake whose output equals ``actual``."""
+def _forward_first(name: str):
+    """A hint for a backward pass graded on a forward pass whose train-mode output is wrong."""
 
-    def explain(case, expected, actual):
-        from ..mutants.batch_norm import MUTANTS  # grader side only; imported when a hint is needed
-
+    def first(case, expected, actual):
         steps = actual.get("steps", []) if isinstance(actual, dict) else []
         if "dout" in case and isinstance(expected, dict):
             for got, want in zip(steps, expected["steps"]):
@@ -194,17 +170,15 @@ def _explainer(name: str):
                 if not isinstance(out, np.ndarray) or out.shape != want["out"].shape or \
                         rel_error(out, want["out"]) > 1e-6:
                     return FORWARD_FIRST.format(name=name)
-        got = {k: v for k, v in actual.items() if k != "mutated"}
-        for fn, description in MUTANTS.get(name, {}).values():
-            try:
-                out = unpack(pack(DRIVERS["batchnorm"](fn, copy.deepcopy(case))))
-            except NotPlain:
-                continue
-            if _same_output({k: v for k, v in out.items() if k != "mutated"}, got):
-                return f"it looks like {description}"
         return None
 
-    return explain
+    return first
+
+
+def _explainer(name: str):
+    """explain(case, expected, actual): name the known mistake whose output equals ``actual``."""
+    return mutant_explainer("06_batch_norm", name, "batchnorm", same=functools.partial(same_output, nan_equal=False),
+                            copy_case=True, first=_forward_first(name))
 
 
 ASSIGNMENT = Assignment(

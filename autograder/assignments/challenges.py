@@ -23,14 +23,13 @@ on the same case and names the one that gives exactly the learner's output, if a
 
 from __future__ import annotations
 
-import copy
+import functools
 
 import numpy as np
 
-from ..drivers import DRIVERS
-from ..plain import NotPlain, is_number, pack, unpack
 from ..references import challenges as ref
 from ..spec import Assignment, Exercise, rel_error
+from .common import mutant_explainer, same_output
 
 __all__ = ["ASSIGNMENT", "descent_cases", "matrix_cases", "rate_cases", "risk_cases", "describe_descent_case",
            "describe_matrix_case", "describe_rate_case", "describe_risk_case", "expected_entries", "spd_matrix"]
@@ -229,22 +228,6 @@ def describe_risk_case(case) -> str:
 # Hints
 
 
-def _same_output(a, b, rtol=1e-9) -> bool:
-    """True when two plain driver outputs agree: same structure, dtypes and shapes, values within rtol."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape
-                and a.dtype == b.dtype and rel_error(a, b) <= rtol)
-    if isinstance(a, dict) or isinstance(b, dict):
-        return type(a) is dict and type(b) is dict and a.keys() == b.keys() and all(
-            _same_output(a[k], b[k], rtol) for k in a)
-    if isinstance(a, list) or isinstance(b, list):
-        return (type(a) is list and type(b) is list and len(a) == len(b)
-                and all(_same_output(x, y, rtol) for x, y in zip(a, b)))
-    if is_number(a) and is_number(b):
-        return rel_error(a, b) <= rtol
-    return type(a) is type(b) and a == b
-
-
 def _descent_fallback(case, actual) -> str | None:
     """A hint for a gradient_descent result that no known mistake explains."""
     n, d = case["num_steps"], len(case["x0"])
@@ -257,25 +240,10 @@ def _descent_fallback(case, actual) -> str | None:
     return None
 
 
-def _explainer(name: str):
+def _explainer(name: str, driver: str):
     """explain(case, expected, actual): name the known mistake whose output equals ``actual``."""
-
-    def explain(case, expected, actual):
-        from ..mutants.challenges import MUTANTS  # grader side only; imported when a hint is needed
-
-        got = {k: v for k, v in actual.items() if k != "mutated"}
-        for fn, description in MUTANTS.get(name, {}).values():
-            try:
-                out = unpack(pack(DRIVERS[ASSIGNMENT.exercise(name).driver](fn, copy.deepcopy(case))))
-            except NotPlain:
-                continue
-            if _same_output({k: v for k, v in out.items() if k != "mutated"}, got):
-                return f"it looks like {description}"
-        if name == "gradient_descent":
-            return _descent_fallback(case, actual)
-        return None
-
-    return explain
+    return mutant_explainer("01_challenges", name, driver, same=functools.partial(same_output, nan_equal=False),
+                            copy_case=True, fallback=_descent_fallback if name == "gradient_descent" else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,7 +262,7 @@ ASSIGNMENT = Assignment(
             make_cases=descent_cases,
             reference=ref.gradient_descent_case,
             rtol=1e-8,
-            explain=_explainer("gradient_descent"),
+            explain=_explainer("gradient_descent", "descent"),
             describe=describe_descent_case,
         ),
         Exercise(
@@ -305,7 +273,7 @@ ASSIGNMENT = Assignment(
             make_cases=matrix_cases,
             reference=ref.max_stable_learning_rate_case,
             rtol=1e-8,
-            explain=_explainer("max_stable_learning_rate"),
+            explain=_explainer("max_stable_learning_rate", "function"),
             describe=describe_matrix_case,
         ),
         Exercise(
@@ -316,7 +284,7 @@ ASSIGNMENT = Assignment(
             make_cases=matrix_cases,
             reference=ref.optimal_learning_rate_case,
             rtol=1e-8,
-            explain=_explainer("optimal_learning_rate"),
+            explain=_explainer("optimal_learning_rate", "function"),
             describe=describe_matrix_case,
         ),
         Exercise(
@@ -327,7 +295,7 @@ ASSIGNMENT = Assignment(
             make_cases=rate_cases,
             reference=ref.gd_convergence_rate_case,
             rtol=1e-8,
-            explain=_explainer("gd_convergence_rate"),
+            explain=_explainer("gd_convergence_rate", "function"),
             describe=describe_rate_case,
         ),
         Exercise(
@@ -338,7 +306,7 @@ ASSIGNMENT = Assignment(
             make_cases=risk_cases,
             reference=ref.empirical_risk_case,
             rtol=1e-9,
-            explain=_explainer("empirical_risk"),
+            explain=_explainer("empirical_risk", "function"),
             describe=describe_risk_case,
         ),
     ),

@@ -30,11 +30,11 @@ import copy
 
 import numpy as np
 
-from ..drivers import DRIVERS
-from ..plain import NotPlain, is_number, pack, unpack
+from ..plain import is_number
 from ..properties import local_optima as props
 from ..references import local_optima as ref
 from ..spec import Assignment, Exercise
+from .common import mutant_explainer
 
 __all__ = ["ASSIGNMENT", "hessian_cases", "classify_cases", "find_minima_cases", "perturbed_cases",
            "expected_entries"]
@@ -234,24 +234,8 @@ def _close(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _explainer(name: str):
-    def explain(case, expected, actual):
-        from ..mutants.local_optima import MUTANTS  # grader side only
-
-        got = {k: v for k, v in actual.items() if k != "mutated"}
-        for fn, description in MUTANTS.get(name, {}).values():
-            try:
-                with np.errstate(all="ignore"):  # some mistakes diverge; that is their business
-                    out = unpack(pack(DRIVERS[ASSIGNMENT.exercise(name).driver](fn, copy.deepcopy(case))))
-            except NotPlain:
-                continue
-            if "error" in out:
-                continue
-            if _close({k: v for k, v in out.items() if k != "mutated"}, got):
-                return f"it looks like {description}"
-        return None
-
-    return explain
+def _explainer(name: str, driver: str):
+    return mutant_explainer("02_local_optima", name, driver, same=_close, copy_case=True, skip_errors=True)
 
 
 ASSIGNMENT = Assignment(
@@ -260,18 +244,18 @@ ASSIGNMENT = Assignment(
     exercises=(
         Exercise(name="numerical_hessian", grade_id="test_numerical_hessian", points=2.5,
                  driver="surface_function", make_cases=hessian_cases, reference=None,
-                 properties=props.numerical_hessian_properties, explain=_explainer("numerical_hessian"),
+                 properties=props.numerical_hessian_properties, explain=_explainer("numerical_hessian", "surface_function"),
                  describe=describe_hessian_case),
         Exercise(name="classify_critical_point", grade_id="test_classify_critical_point", points=2,
                  driver="function", make_cases=classify_cases, reference=ref.classify_case,
-                 explain=_explainer("classify_critical_point"), describe=describe_classify_case),
+                 explain=_explainer("classify_critical_point", "function"), describe=describe_classify_case),
         Exercise(name="find_minima", grade_id="test_find_minima", points=3,
                  driver="surface_function", make_cases=find_minima_cases, reference=None,
-                 properties=props.find_minima_properties, explain=_explainer("find_minima"),
+                 properties=props.find_minima_properties, explain=_explainer("find_minima", "surface_function"),
                  describe=describe_find_minima_case),
         Exercise(name="perturbed_gradient_descent", grade_id="test_perturbed_gradient_descent", points=2.5,
                  driver="noisy_path", make_cases=perturbed_cases, reference=None,
-                 properties=props.perturbed_gd_properties, explain=_explainer("perturbed_gradient_descent"),
+                 properties=props.perturbed_gd_properties, explain=_explainer("perturbed_gradient_descent", "noisy_path"),
                  describe=describe_perturbed_case),
     ),
 )

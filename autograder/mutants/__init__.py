@@ -15,10 +15,12 @@ from __future__ import annotations
 import importlib
 
 MODULES = {
+    "01_challenges": "autograder.mutants.challenges",
     "02_local_optima": "autograder.mutants.local_optima",
     "03_momentum": "autograder.mutants.momentum",
-    "05_initialization": "autograder.mutants.initialization",
     "04_adaptive_lr": "autograder.mutants.adaptive_lr",
+    "05_initialization": "autograder.mutants.initialization",
+    "06_batch_norm": "autograder.mutants.batch_norm",
 }
 
 
