@@ -595,3 +595,26 @@ def test_student_notebook_03_momentum(page, lab_server, tmp_path):
         _screenshot(page, tmp_path, "lab-03_momentum-validate")
         dialog.get_by_role("button", name="Ok").click()
         expect(dialog).to_have_count(0)
+
+
+_OTHER_NOTEBOOKS = sorted(p.parent.name for p in NOTEBOOKS.glob("*/*.ipynb") if p.parent.name != "03_momentum")
+
+
+@pytest.mark.parametrize("aid", _OTHER_NOTEBOOKS)
+def test_student_notebook_runs_in_lab(page, lab_server, tmp_path, aid):
+    """Every other student notebook, untouched, run cell by cell in Lab as a learner would start:
+    the cells that need no answer draw their figures (and widgets), the stubs say they are not
+    implemented yet, and nothing fails for any other reason. (03 above also moves a slider and
+    clicks Validate.)"""
+    phase = _Phases()
+    with _diagnostics_on_failure(page, lab_server, tmp_path):
+        with phase("open notebook, kernel idle"):
+            nb = _open_notebook(page, lab_server, f"{aid}/{aid}.ipynb")
+        with phase("run code cells"):
+            _run_code_cells(page, nb)
+        _assert_no_broken_cells(page)
+        _assert_rendered_figure(page)
+        _assert_stub_raises(page)
+        if page.locator(f"{OUTPUTS} .jupyter-widgets.widget-slider").count():
+            _assert_rendered_slider(page)
+        _screenshot(page, tmp_path, f"lab-{aid}")
