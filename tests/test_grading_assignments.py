@@ -1,5 +1,6 @@
 """Every assignment, graded by ``nnopt-grade`` in the sandbox: the solution earns full marks, the
-released stub earns zero, and a submission with one exercise wrong loses exactly that exercise.
+released stub earns zero, a submission with one exercise wrong loses exactly that exercise, and
+one that also silences every in-kernel check loses it too and is marked ``tamper-suspected``.
 
 03_momentum has the full hostile catalogue (tests/test_grading_catalogue.py); this module proves
 that each later assignment plugs into the same pipeline: its drivers and (for exercises judged by
@@ -35,6 +36,24 @@ def _wrong(exercise) -> str:
             "    raise ValueError('deliberately wrong')\n")
 
 
+# Appended to the wrong function's cell: silence every in-kernel check, visible and hidden (the
+# hidden tests' judge, whether it compares with stored values or checks properties).
+_SILENCE = """
+import autograder.spec as _spec
+_spec.Exercise.judge = lambda self, case, actual: []
+run_check = lambda *a, **k: None
+"""
+
+
+def _with_cell(nb, grade_id: str, source: str):
+    nb = nbformat.from_dict(nbformat.reads(nbformat.writes(nb), as_version=4))
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            cell.source = source
+            return nb
+    pytest.fail(f"no solution cell with grade_id {grade_id!r}")
+
+
 @pytest.fixture(scope="module")
 def sandbox_ok(tmp_path_factory):
     if not probe(build_lib_dir(tmp_path_factory.mktemp("probe") / "lib", mpl_cache=False))[0]:
@@ -43,7 +62,7 @@ def sandbox_ok(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
-def test_solution_full_stub_zero_one_wrong_exercise(aid, tmp_path, sandbox_ok):
+def test_solution_full_stub_zero_wrong_exercise_and_tampering(aid, tmp_path, sandbox_ok):
     assignment = get(aid)
     course = tmp_path / "course"
     (course / "solutions").mkdir(parents=True)
@@ -57,14 +76,9 @@ def test_solution_full_stub_zero_one_wrong_exercise(aid, tmp_path, sandbox_ok):
     # The last exercise: later ones may build on earlier ones (06's backward runs the learner's own
     # forward for its cache, 02's find_minima calls numerical_hessian), never the other way round.
     wrong = assignment.exercises[-1]
-    one_wrong = nbformat.from_dict(nbformat.reads(nbformat.writes(cn.correct), as_version=4))
-    for cell in one_wrong.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == wrong.name:
-            cell.source = _wrong(wrong)
-            break
-    else:
-        pytest.fail(f"{aid}: no solution cell with grade_id {wrong.name!r}")
-    submissions = {"correct": cn.correct, "stub": cn.student, "one-wrong": one_wrong}
+    one_wrong = _with_cell(cn.correct, wrong.name, _wrong(wrong))
+    tamper = _with_cell(cn.correct, wrong.name, _wrong(wrong) + _SILENCE)
+    submissions = {"correct": cn.correct, "stub": cn.student, "one-wrong": one_wrong, "tamper": tamper}
     for student, nb in submissions.items():
         d = tmp_path / "submitted" / student / aid
         d.mkdir(parents=True)
@@ -89,6 +103,10 @@ def test_solution_full_stub_zero_one_wrong_exercise(aid, tmp_path, sandbox_ok):
     assert rows["one-wrong"]["status"] == "graded", rows["one-wrong"]
     assert float(rows["one-wrong"][wrong.name]) == 0
     assert float(rows["one-wrong"]["score"]) == full - wrong.points
+    # plain nbgrader would give the tamperer full marks; the verifier's score stands, and says why
+    assert rows["tamper"]["status"] == "tamper-suspected", rows["tamper"]
+    assert float(rows["tamper"][wrong.name]) == 0
+    assert float(rows["tamper"]["score"]) == full - wrong.points
 
     from nbgrader.api import Gradebook
 
