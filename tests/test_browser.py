@@ -502,6 +502,28 @@ def _validate(page):
     return dialog, message
 
 
+def _run_untouched_student_notebook(page, server: LabServer, aid: str, phase) -> None:
+    """Open ``notebooks/<aid>/<aid>.ipynb`` and run it cell by cell, as a learner starting out would:
+    figures drawn, the stubs say they are not implemented yet, nothing else broken."""
+    with phase("open notebook, kernel idle"):
+        nb = _open_notebook(page, server, f"{aid}/{aid}.ipynb")
+    with phase("run code cells"):
+        _run_code_cells(page, nb)
+    _assert_no_broken_cells(page)
+    _assert_rendered_figure(page)
+    _assert_stub_raises(page)
+
+
+def _validate_fails_on_the_stub(page, tmp_path: Path, screenshot: str) -> None:
+    """nbgrader's Validate, run in the server: the untouched stub's visible test fails with NotImplementedError."""
+    dialog, message = _validate(page)
+    expect(message).to_have_class(re.compile(r"\bvalidation-failed\b"))
+    expect(message).to_contain_text("NotImplementedError")
+    _screenshot(page, tmp_path, screenshot)
+    dialog.get_by_role("button", name="Ok").click()
+    expect(dialog).to_have_count(0)
+
+
 class _Phases:
     """Wall-clock seconds per phase, printed at the end (visible with ``pytest -s`` or on failure)."""
 
@@ -558,12 +580,7 @@ def test_lab_stack_renders_plots_widgets_and_validate(page, lab_server, tmp_path
 
         # Validate runs nbgrader in the server: the stub's test fails with NotImplementedError.
         with phase("Validate"):
-            dialog, message = _validate(page)
-        expect(message).to_have_class(re.compile(r"\bvalidation-failed\b"))
-        expect(message).to_contain_text("NotImplementedError")
-        _screenshot(page, tmp_path, "lab-smoke-validate")
-        dialog.get_by_role("button", name="Ok").click()
-        expect(dialog).to_have_count(0)
+            _validate_fails_on_the_stub(page, tmp_path, "lab-smoke-validate")
 
 
 @pytest.mark.skipif(not (NOTEBOOKS / "03_momentum" / "03_momentum.ipynb").is_file(),
@@ -571,16 +588,9 @@ def test_lab_stack_renders_plots_widgets_and_validate(page, lab_server, tmp_path
 def test_student_notebook_03_momentum(page, lab_server, tmp_path):
     phase = _Phases()
     with _diagnostics_on_failure(page, lab_server, tmp_path):
-        with phase("open notebook, kernel idle"):
-            nb = _open_notebook(page, lab_server, "03_momentum/03_momentum.ipynb")
+        _run_untouched_student_notebook(page, lab_server, "03_momentum", phase)
         _assert_nbgrader_extension(page)
-
-        with phase("run code cells"):
-            _run_code_cells(page, nb)
-        _assert_no_broken_cells(page)
-        _assert_rendered_figure(page)
         _assert_rendered_slider(page)
-        _assert_stub_raises(page)
         # The explorer's sliders work on an untouched notebook too (SGD's path is drawn, the
         # learner's rules say "not implemented yet"): one step of a slider redraws the figure.
         with phase("slider step to redrawn figure"):
@@ -589,12 +599,7 @@ def test_student_notebook_03_momentum(page, lab_server, tmp_path):
 
         # What a learner sees on Validate before writing anything: failing visible tests.
         with phase("Validate"):
-            dialog, message = _validate(page)
-        expect(message).to_have_class(re.compile(r"\bvalidation-failed\b"))
-        expect(message).to_contain_text("NotImplementedError")
-        _screenshot(page, tmp_path, "lab-03_momentum-validate")
-        dialog.get_by_role("button", name="Ok").click()
-        expect(dialog).to_have_count(0)
+            _validate_fails_on_the_stub(page, tmp_path, "lab-03_momentum-validate")
 
 
 _OTHER_NOTEBOOKS = sorted(p.parent.name for p in NOTEBOOKS.glob("*/*.ipynb") if p.parent.name != "03_momentum")
@@ -608,13 +613,7 @@ def test_student_notebook_runs_in_lab(page, lab_server, tmp_path, aid):
     clicks Validate.)"""
     phase = _Phases()
     with _diagnostics_on_failure(page, lab_server, tmp_path):
-        with phase("open notebook, kernel idle"):
-            nb = _open_notebook(page, lab_server, f"{aid}/{aid}.ipynb")
-        with phase("run code cells"):
-            _run_code_cells(page, nb)
-        _assert_no_broken_cells(page)
-        _assert_rendered_figure(page)
-        _assert_stub_raises(page)
+        _run_untouched_student_notebook(page, lab_server, aid, phase)
         if page.locator(f"{OUTPUTS} .jupyter-widgets.widget-slider").count():
             _assert_rendered_slider(page)
         _screenshot(page, tmp_path, f"lab-{aid}")
