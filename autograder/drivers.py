@@ -18,7 +18,7 @@ import numpy as np
 
 from .plain import NotPlain, to_plain
 
-__all__ = ["DRIVERS", "update_rule", "function"]
+__all__ = ["DRIVERS", "INPUTS", "ORACLE_KEYS", "inputs_of", "surface_from_spec", "update_rule", "function"]
 
 
 def _error(exc: BaseException) -> dict:
@@ -221,25 +221,90 @@ DRIVERS["batchnorm"] = batchnorm
 # 02_local_optima: functions that take a loss surface (as callables) and an rng
 
 
-def _surface_from_case(spec: dict):
-    """A surface of ``nnopt_helpers.surfaces`` from plain data: ``{"name": ..., "kwargs": {...}}``.
+class TransformedSurface:
+    """``f(x) = scale · g(R x + shift)`` for a surface ``g``, a rotation ``R`` and a shift: a surface whose
+    Hessian no public table holds (the verifier's secret cases for ``numerical_hessian`` use it)."""
 
-    ``name`` is a constructor of ``surfaces.SURFACES`` or ``"quadratic"`` (kwargs ``A``, ``b``).
+    def __init__(self, base, scale: float, rotation, shift):
+        self.base, self.scale = base, float(scale)
+        self.R = np.array(rotation, dtype=np.float64)
+        self.shift = np.array(shift, dtype=np.float64)
+        self.dim = base.dim
+        if self.R.shape != (self.dim, self.dim) or self.shift.shape != (self.dim,):
+            raise ValueError(f"a transform of a {self.dim}-D surface needs a ({self.dim}, {self.dim}) rotation "
+                             f"and a ({self.dim},) shift")
+        self.name = f"{getattr(base, 'name', 'surface')} (rotated, scaled and shifted)"
+
+    def _y(self, x):
+        return np.asarray(x, dtype=np.float64) @ self.R.T + self.shift
+
+    def value(self, x):
+        return self.scale * np.asarray(self.base.value(self._y(x)), dtype=np.float64)
+
+    def grad(self, x):
+        return self.scale * (np.asarray(self.base.grad(self._y(x)), dtype=np.float64) @ self.R)
+
+    def hessian(self, x):
+        H = np.asarray(self.base.hessian(self._y(x)), dtype=np.float64)
+        return self.scale * np.einsum("ki,...kl,lj->...ij", self.R, H, self.R)
+
+
+class RemoteSurface:
+    """A surface evaluated by the verifier's oracle process (``autograder/kernel/oracle.py``).
+
+    In the verifier's sandbox the learner's process holds only this: a handle number and the
+    dimension. The surface's parameters (a random quadratic's matrix, a secret rotation) live in
+    another process that the learner's code cannot read.
     """
+
+    def __init__(self, handle: int, dim: int):
+        self.handle, self.dim = int(handle), int(dim)
+
+    def value(self, x):
+        return REMOTE(self.handle, "value", x)
+
+    def grad(self, x):
+        return REMOTE(self.handle, "grad", x)
+
+
+#: In the verifier's sandbox: ``REMOTE(handle, "value" | "grad", x) -> array`` (set by verify_runner).
+REMOTE = None
+
+
+def surface_from_spec(spec: dict):
+    """A surface from plain data: ``{"name": ..., "kwargs": {...}, "transform": {...}}``.
+
+    ``name`` is a constructor of ``nnopt_helpers.surfaces.SURFACES`` or ``"quadratic"`` (kwargs
+    ``A``, ``b``); the optional ``transform`` (``scale``, ``rotation``, ``shift``) makes a
+    :class:`TransformedSurface`. ``{"__oracle__": k, "dim": d}`` is a :class:`RemoteSurface`.
+    """
+    if "__oracle__" in spec:
+        return RemoteSurface(spec["__oracle__"], spec["dim"])
     from nnopt_helpers import surfaces
 
     name = spec["name"]
     if name != "quadratic" and name not in surfaces.SURFACES:
         raise ValueError(f"unknown surface {name!r}")
     ctor = surfaces.quadratic if name == "quadratic" else surfaces.SURFACES[name]
-    return ctor(**dict(spec.get("kwargs", {})))
+    surface = ctor(**dict(spec.get("kwargs", {})))
+    t = spec.get("transform")
+    if t:
+        surface = TransformedSurface(surface, t["scale"], t["rotation"], t["shift"])
+    return surface
 
 
-def _surface_callable(method):
-    """A plain-float callable around a surface method (the learner sees an ordinary function)."""
-    if method.__name__ == "value":
-        return lambda x: float(method(np.asarray(x, dtype=np.float64)))
-    return lambda x: np.array(method(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+_surface_from_case = surface_from_spec  # the name the tests of 02 use
+
+
+def _surface_callable(surface, method: str):
+    """A plain callable around a surface's ``value`` (returning a float) or ``grad`` (an array).
+
+    Only ``surface``'s public method is reachable through it; in the verifier ``surface`` is a
+    :class:`RemoteSurface`, so nothing reachable from the callable holds the surface's parameters.
+    """
+    if method == "value":
+        return lambda x: float(surface.value(np.asarray(x, dtype=np.float64)))
+    return lambda x: np.array(surface.grad(np.asarray(x, dtype=np.float64)), dtype=np.float64)
 
 
 def surface_function(fn, case: dict) -> dict:
@@ -251,10 +316,10 @@ def surface_function(fn, case: dict) -> dict:
     Returns ``{"result": ...}`` or ``{"error": ...}``, plus ``mutated`` (arrays among the args).
     """
     try:
-        surface = _surface_from_case(case["surface"])
+        surface = surface_from_spec(case["surface"])
     except Exception as exc:  # noqa: BLE001 - a malformed case is reported, never raised
         return {**_error(exc), "mutated": []}
-    named = {"@value": _surface_callable(surface.value), "@grad": _surface_callable(surface.grad)}
+    named = {"@value": _surface_callable(surface, "value"), "@grad": _surface_callable(surface, "grad")}
 
     def bind(v):
         return named[v] if isinstance(v, str) and v in named else v
@@ -286,13 +351,13 @@ def noisy_path(fn, case: dict) -> dict:
     Returns ``{"result": {run: plain value}, "mutated": [...]}`` or an ``error``.
     """
     try:
-        surface = _surface_from_case(case["surface"])
+        surface = surface_from_spec(case["surface"])
         x0 = np.array(case["x0"], dtype=np.float64)
         seed = int(case["seed"])
         lr, n, scale = float(case["learning_rate"]), int(case["num_steps"]), float(case["noise_scale"])
     except Exception as exc:  # noqa: BLE001
         return {**_error(exc), "mutated": []}
-    grad_fn = _surface_callable(surface.grad)
+    grad_fn = _surface_callable(surface, "grad")
     runs = {"path": (scale, seed), "same_seed": (scale, seed), "other_seed": (scale, seed + 1),
             "no_noise": (0.0, seed)}
     result, mutated = {}, []
@@ -323,8 +388,12 @@ def _descent_gradient(problem: dict):
     """(gradient function, dimension) of a descent case's problem.
 
     problem: ``{"A": (d, d), "b": (d,)}`` for ½xᵀAx − bᵀx (gradient ``A @ x - b``), or
-    ``{"surface": name, "kwargs": {...}}`` for a surface of ``nnopt_helpers.surfaces.SURFACES``.
+    ``{"surface": name, "kwargs": {...}}`` for a surface of ``nnopt_helpers.surfaces.SURFACES``,
+    ``{"__oracle__": k, "dim": d}`` for either, evaluated by the verifier's oracle process.
     """
+    if "__oracle__" in problem:
+        surface = RemoteSurface(problem["__oracle__"], problem["dim"])
+        return surface.grad, surface.dim
     if "surface" in problem:
         from nnopt_helpers import surfaces
 
@@ -480,3 +549,61 @@ def layerwise_init(fn, case: dict) -> dict:
 
 DRIVERS["initializer"] = initializer
 DRIVERS["layerwise_init"] = layerwise_init
+
+
+# --------------------------------------------------------------------------------------------
+# What crosses into the verifier's sandbox
+
+#: The keys of a case each driver reads. The verifier sends only these into the sandbox; every
+#: other key of a case (the minima a correct ``find_minima`` reaches, an initializer's target
+#: standard deviation, LSUV's reference scales, a path's escape value...) stays in the grader,
+#: which judges with the whole case. A key a driver needs but is missing here fails
+#: ``tests/test_answers_out_of_reach.py``, which runs every driver on the inputs alone.
+INPUTS = {
+    "update_rule": ("w", "dws", "config", "record"),
+    "function": ("args", "kwargs"),
+    "batchnorm": ("x", "modes", "gamma", "beta", "bn_param", "record", "dout", "forward"),
+    "surface_function": ("surface", "args", "kwargs"),
+    "noisy_path": ("surface", "x0", "learning_rate", "num_steps", "noise_scale", "seed"),
+    "descent": ("problem", "x0", "learning_rate", "num_steps", "keywords"),
+    "initializer": ("fan_in", "fan_out", "seeds", "kwargs"),
+    "layerwise_init": ("weights", "biases", "activation", "X", "kwargs"),
+}
+
+#: The input of a driver that describes a function (a surface, a descent problem). In the verifier
+#: it is replaced by ``{"__oracle__": k, "dim": d}`` and evaluated in the oracle process.
+ORACLE_KEYS = {"surface_function": "surface", "noisy_path": "surface", "descent": "problem"}
+
+
+def inputs_of(driver: str, case: dict) -> dict:
+    """The part of ``case`` that ``driver`` reads (see :data:`INPUTS`)."""
+    return {k: case[k] for k in INPUTS[driver] if k in case}
+
+
+def function_spec_dim(spec: dict) -> int:
+    """The dimension of a surface spec or descent problem (built in the grader, to make a handle)."""
+    if "surface" in spec and isinstance(spec["surface"], str):  # a descent problem naming a surface
+        return int(surface_from_spec({"name": spec["surface"], "kwargs": spec.get("kwargs", {})}).dim)
+    if "name" in spec:
+        return int(surface_from_spec(spec).dim)
+    return int(len(spec["b"]))
+
+
+def oracle_functions(spec: dict):
+    """``(value, grad)`` of a surface spec or descent problem (the oracle process evaluates these)."""
+    if "name" in spec:
+        surface = surface_from_spec(spec)
+        return surface.value, surface.grad
+    if "surface" in spec:
+        surface = surface_from_spec({"name": spec["surface"], "kwargs": spec.get("kwargs", {})})
+        return surface.value, surface.grad
+    A = np.array(spec["A"], dtype=np.float64)
+    b = np.array(spec["b"], dtype=np.float64)
+
+    def value(x):
+        return 0.5 * np.einsum("...i,ij,...j->...", x, A, x) - x @ b
+
+    def grad(x):
+        return A @ x - b if x.ndim == 1 else x @ A.T - b  # A @ x - b: as the in-kernel descent driver
+
+    return value, grad

@@ -11,6 +11,10 @@ sees is built from nothing:
   test data the grader computed for this run;
 * writable: a scratch copy of the submission's notebook at ``/submission`` (the only host
   directory it can write to) and a size-limited tmpfs at ``/tmp``;
+* hidden: an installed copy of the instructor's package (``autograder`` in ``site-packages``,
+  after a non-editable ``pip install .``) lies inside the mounted environment; an empty read-only
+  directory is mounted over it (:func:`installed_instructor_packages`), and the self-test refuses
+  the sandbox if any ``autograder.references``, ``assignments`` or ``mutants`` is still visible;
 * nothing else: the course directory, the gradebook, ``solutions/``, the hidden-test modules,
   references, mutants and other students' submissions are not mounted at all; there is no
   network (only a private loopback, which the Jupyter kernel needs), a private ``/proc`` and a
@@ -54,6 +58,7 @@ import time
 from pathlib import Path
 
 __all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "get_sandbox", "build_lib_dir",
+           "installed_instructor_packages", "INSTRUCTOR_PACKAGES", "HIDDEN_MODULES",
            "probe", "read_untrusted", "SANDBOX_LIB", "SANDBOX_WORK", "LIB_MODULES"]
 
 #: Where the lib dir and the scratch dir appear inside the sandbox.
@@ -177,6 +182,7 @@ def build_lib_dir(dest: Path, extra_files: dict[str, bytes] | None = None, *, mp
     helpers = _package_dir("nnopt_helpers")
     if helpers is not None:
         _copy_tree(helpers, dest / "nnopt_helpers")
+    (dest / "empty").mkdir(exist_ok=True)  # mounted over installed copies of the instructor's package
     etc = dest / "etc"
     etc.mkdir(exist_ok=True)
     (etc / "passwd").write_text("nobody:x:65534:65534:nobody:/tmp:/usr/sbin/nologin\n")
@@ -278,6 +284,47 @@ def _stage_dir() -> Path:
         os.chmod(cand, 0o755)
     _STAGE.append(cand)
     return cand
+
+
+#: Packages of this course that hold answers or how they are judged: never visible in a sandbox.
+INSTRUCTOR_PACKAGES = ("autograder",)
+#: The modules the self-test looks for on every path of the sandbox (they hold references and answers).
+HIDDEN_MODULES = ("autograder.references", "autograder.assignments", "autograder.mutants")
+
+
+def _site_dirs() -> list[str]:
+    """Every directory the sandboxed Python may import from, besides the lib dir (host paths)."""
+    import glob
+    import site
+
+    dirs = list(site.getsitepackages()) + [p for p in sys.path if p and os.path.isabs(p)]
+    for pattern in ("/usr/lib/python3*/*-packages", "/usr/local/lib/python3*/*-packages",
+                    "/usr/lib/python3/dist-packages"):
+        dirs += glob.glob(pattern)
+    out = []
+    for d in dirs:
+        if os.path.isdir(d) and d not in out:
+            out.append(d)
+    return out
+
+
+def installed_instructor_packages() -> list[str]:
+    """Installed copies of the instructor's package inside what the sandbox mounts (``/usr`` and the
+    Python roots), as the sandbox sees them: each is hidden under an empty read-only directory.
+
+    An editable install (``pip install -e .``, what ``run.py`` does) leaves only a finder that points
+    into the course directory, which is not mounted; a regular ``pip install .`` on a grading server
+    copies ``autograder/`` (references, assignments, mutants) into ``site-packages``.
+    """
+    mounted = ["/usr"] + [dest for _, dest in _python_roots()]
+    found = []
+    for d in _site_dirs():
+        inside = any(d == m or d.startswith(m.rstrip("/") + "/") for m in mounted)
+        for name in INSTRUCTOR_PACKAGES:
+            pkg = os.path.join(d, name)
+            if inside and os.path.isdir(pkg) and pkg not in found:
+                found.append(pkg)
+    return found
 
 
 def _python_roots() -> list[tuple[str, str]]:
@@ -468,6 +515,8 @@ class Sandbox:
                     a += ["--perms", "0755", "--dir", str(anc)]
             a += ["--ro-bind", src, dest]
             made.add(dest)
+        for pkg in installed_instructor_packages():
+            a += ["--ro-bind", f"{lib}/empty", pkg]
         a += ["--ro-bind", lib, SANDBOX_LIB, "--bind", scratch, SANDBOX_WORK, "--chdir", SANDBOX_WORK, "--clearenv"]
         for k, v in env.items():
             a += ["--setenv", k, v]
@@ -658,6 +707,7 @@ def read_untrusted(root: Path, rel: str, cap: int) -> bytes:
 
 _PROBE = r"""
 import os, socket, sys
+HIDDEN_MODULES = %r
 import numpy
 out = [str(os.getuid())]
 try:
@@ -666,7 +716,22 @@ try:
 except OSError:
     out.append("nonet")
 out.append("cwd-not-on-path" if "" not in sys.path and os.getcwd() not in sys.path else "cwd-on-path")
-print(" ".join(out))
+# The hidden modules must not be importable from anywhere the sandbox can see (the lib dir is not on
+# this path; it holds no such module anyway).
+import importlib.util
+visible = []
+for name in HIDDEN_MODULES:
+    parts = name.split(".")
+    for entry in sys.path:
+        if entry and os.path.isdir(os.path.join(entry, *parts)) or os.path.isfile(os.path.join(entry, *parts) + ".py"):
+            visible.append(os.path.join(entry, *parts))
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception:
+        spec = None
+    if spec is not None and spec.origin and os.path.exists(spec.origin):
+        visible.append(spec.origin)
+print(" ".join(out) + (" hidden-visible:" + ",".join(sorted(set(visible))) if visible else ""))
 """
 
 
@@ -689,13 +754,18 @@ def _probe_cached(lib_dir: str, bwrap: str) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory(prefix="nnopt-probe-", dir=Path(lib_dir).parent) as scratch:
         os.chmod(scratch, 0o755)
         try:
-            res = sb.run([sb.python, "-I", "-c", _PROBE], Path(scratch), Limits(wall_seconds=60, cpu_seconds=60))
+            res = sb.run([sb.python, "-I", "-c", _PROBE % (HIDDEN_MODULES,)], Path(scratch),
+                         Limits(wall_seconds=60, cpu_seconds=60))
         except OSError as exc:
             return False, f"bwrap could not start: {exc}"
     text = res.stdout.decode(errors="replace").strip()
     if res.returncode != 0:
         detail = (res.stderr.decode(errors="replace").strip() or text)[-400:]
         return False, f"bwrap self-test failed ({res.describe()}): {detail}"
+    if " hidden-visible:" in text:
+        return False, ("the instructor's hidden modules would be importable inside the sandbox ("
+                       + text.split(" hidden-visible:", 1)[1][:300] + "); grade from an environment where "
+                       "they are not installed on a mounted path (an editable install, `pip install -e .`, is safe)")
     if text != "65534 nonet cwd-not-on-path":
         return False, f"bwrap self-test gave an unexpected answer: {text!r}"
     return True, "bwrap works"

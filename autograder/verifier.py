@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import drivers
 from .plain import NotPlain, pack, unpack
 from .sandbox import Limits, Sandbox, read_untrusted
 from .spec import Assignment, Exercise
 
-__all__ = ["PREAMBLE", "ExerciseVerdict", "Verification", "make_cases", "verify", "judge_results"]
+__all__ = ["PREAMBLE", "ExerciseVerdict", "Verification", "make_cases", "sandbox_inputs", "verify", "judge_results"]
 
 PREAMBLE = "import numpy as np, math\n"
 MAX_PROBLEMS = 3
@@ -87,6 +88,29 @@ def make_cases(assignment: Assignment, seed: int) -> list[list]:
     return [ex.make_cases(np.random.default_rng(s)) for ex, s in zip(assignment.exercises, streams)]
 
 
+def sandbox_inputs(exercises, cases: list[list]) -> tuple[list[list], list[dict]]:
+    """What of ``cases`` goes into the sandbox: (per exercise, the cases' inputs; the oracle's specs).
+
+    Each case is cut to the keys its driver reads (``drivers.INPUTS``): whatever else a case holds
+    (the minima a correct result reaches, target statistics, reference scales) stays here, where it
+    judges. A function the driver builds from the case (a surface, a descent problem) is replaced
+    by a handle ``{"__oracle__": k, "dim": d}``; its spec goes to the oracle process only
+    (``autograder/kernel/oracle.py``), so no callable in the learner's process holds it.
+    """
+    sent, specs = [], []
+    for ex, cs in zip(exercises, cases):
+        key = drivers.ORACLE_KEYS.get(ex.driver)
+        out = []
+        for case in cs:
+            inputs = drivers.inputs_of(ex.driver, case)
+            if key is not None and isinstance(inputs.get(key), dict):
+                specs.append(inputs[key])
+                inputs[key] = {"__oracle__": len(specs) - 1, "dim": drivers.function_spec_dim(inputs[key])}
+            out.append(inputs)
+        sent.append(out)
+    return sent, specs
+
+
 def _errors_in(actual) -> list[dict]:
     if not isinstance(actual, dict):
         return []
@@ -126,8 +150,12 @@ def judge_results(ex: Exercise, cases: list, data) -> ExerciseVerdict:
         if len(problems) >= MAX_PROBLEMS:
             break
     if "NameError" in kinds:
-        problems.append("note: the grader runs only your solution cells (with numpy as np and math imported); "
-                        "code or imports in other cells are not available to your functions")
+        problems.append("note: the grader runs only your solution cells in full (with numpy as np and math "
+                        "imported); from your other code cells it runs, in order, just the imports, def and class "
+                        "statements and assignments your solution cells use, where an assignment may call only cheap "
+                        "constructors (dict, list, range, np.array, np.zeros, np.linspace, np.finfo, math functions, "
+                        "functools.partial, ...). Other statements (print, plots, any other call, loops, if/with/try "
+                        "blocks) are skipped, and a name they set is not defined for your functions")
     v.problems = problems
     v.passed = not problems
     if v.passed:
@@ -171,6 +199,7 @@ def verify(assignment: Assignment, cells: list[str], sandbox: Sandbox, scratch: 
     scratch = Path(scratch)
     cases = cases if cases is not None else make_cases(assignment, seed)
     exercises = list(assignment.exercises)
+    sent, oracle_specs = sandbox_inputs(exercises, cases)
     verdicts: dict[int, ExerciseVerdict] = {}
     result = Verification(exercises={}, sandboxed=sandbox.sandboxed)
     skip_cells: set[int] = set()
@@ -193,8 +222,10 @@ def verify(assignment: Assignment, cells: list[str], sandbox: Sandbox, scratch: 
         job = {"preamble": PREAMBLE, "cells": list(cells), "skip_cells": sorted(skip_cells),
                "skip_exercises": [exercises[k].name for k in verdicts],
                "exercises": [{"name": ex.name, "driver": ex.driver, "cases": cs if k not in verdicts else []}
-                             for k, (ex, cs) in enumerate(zip(exercises, cases))]}
+                             for k, (ex, cs) in enumerate(zip(exercises, sent))]}
         (work / "in.npz").write_bytes(pack(job))
+        if oracle_specs:
+            (work / "oracle.npz").write_bytes(pack(oracle_specs))
         inside = sandbox.work(scratch) + "/" + name
         run = sandbox.run([sandbox.python, "-I", f"{sandbox.lib}/autograder/kernel/verify_runner.py", sandbox.lib,
                            f"{inside}/in.npz", f"{inside}/out"], scratch,

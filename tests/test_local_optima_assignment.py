@@ -133,7 +133,9 @@ def test_properties_module_holds_no_answers():
     tree = ast.parse(Path(props.__file__).read_text(encoding="utf-8"))
     imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    assert all(m in ("__future__", "numpy", "nnopt_helpers") or m.startswith("nnopt_helpers") for m in imported), imported
+    # autograder.drivers runs in the sandbox too (it holds no reference, no expected value)
+    public = ("__future__", "numpy", "nnopt_helpers", "autograder.drivers")
+    assert all(m in public or m.startswith("nnopt_helpers") for m in imported), imported
     for ex in ASSIGNMENT.exercises:
         if ex.properties is not None:
             assert ex.properties.__module__ == "autograder.properties.local_optima"

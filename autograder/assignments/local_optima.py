@@ -61,26 +61,45 @@ def _sym(rng, eigenvalues) -> np.ndarray:
 # numerical_hessian
 
 
+def _transformed(rng, spec: dict, x) -> tuple[dict, np.ndarray]:
+    """``spec`` rotated, scaled and shifted at random, and the point that maps to ``x`` on the original.
+
+    The named surfaces are public (``nnopt_helpers.surfaces``, with their analytic Hessians): a
+    function that recognised one by its values could return that Hessian without differentiating.
+    Nobody can recognise ``s·g(Rx + c)`` for a random rotation R, scale s and shift c, and in the
+    verifier its parameters stay in the oracle process (``autograder/kernel/oracle.py``).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    d = x.shape[0]
+    R = _rotation(rng, d)
+    shift = rng.uniform(-0.5, 0.5, d)
+    transform = {"scale": float(rng.uniform(0.5, 2.0)), "rotation": R, "shift": shift}
+    return {**spec, "transform": transform}, R.T @ (x - shift)  # R·x' + c = x
+
+
 def hessian_cases(rng: np.random.Generator) -> list[dict]:
     def case(surface, x, **kwargs):
         return {"surface": surface, "args": ["@value", np.asarray(x, dtype=np.float64)], "kwargs": kwargs}
 
+    def moved(surface, x, **kwargs):
+        return case(*_transformed(rng, surface, x), **kwargs)
+
     u = lambda lo, hi, n=2: rng.uniform(lo, hi, n)  # noqa: E731
     cases = [
         case(_surf("himmelblau"), u(-4, 4)),
-        case(_surf("himmelblau"), u(-4, 4), h=1e-3),
-        case(_surf("rosenbrock"), u(-1.5, 1.5)),
+        moved(_surf("himmelblau"), u(-4, 4), h=1e-3),
+        moved(_surf("rosenbrock"), u(-1.5, 1.5)),
         case(_surf("rosenbrock"), u(-1.5, 1.5), h=1e-5),
-        case(_surf("beale"), u(-2, 2)),
-        case(_surf("six_hump_camel"), u(-1.5, 1.5)),
+        moved(_surf("beale"), u(-2, 2)),
+        moved(_surf("six_hump_camel"), u(-1.5, 1.5)),
         case(_surf("strict_saddle"), [0.0, 0.0]),
-        case(_surf("strict_saddle"), u(-1.5, 1.5)),
+        moved(_surf("strict_saddle"), u(-1.5, 1.5)),
         case(_surf("monkey_saddle"), [0.0, 0.0]),
-        case(_surf("monkey_saddle"), u(-1, 1)),
+        moved(_surf("monkey_saddle"), u(-1, 1)),
         case(_surf("rastrigin", dim=1), u(-2, 2, 1)),
     ]
     for dim in (3, 5):
-        cases.append(case(_surf("rastrigin", dim=dim), u(-2, 2, dim)))
+        cases.append(moved(_surf("rastrigin", dim=dim), u(-2, 2, dim)))
     for _ in range(2):
         d = int(rng.integers(2, 7))
         A = _sym(rng, rng.uniform(-3, 3, d))
@@ -96,6 +115,8 @@ def describe_hessian_case(case) -> str:
 
 
 def _surface_name(spec) -> str:
+    if spec.get("transform"):
+        return _surface_name({k: v for k, v in spec.items() if k != "transform"}) + " (rotated, scaled and shifted)"
     kw = spec.get("kwargs", {})
     if spec["name"] == "quadratic":
         return f"{len(kw['A'])}-D quadratic ½xᵀAx − bᵀx"

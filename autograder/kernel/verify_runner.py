@@ -2,11 +2,15 @@
 
     python -I verify_runner.py LIB IN.npz OUT_DIR
 
+``OUT_DIR/../oracle.npz``, when the grader wrote one, holds the functions (surfaces, descent
+problems) that drivers hand to learner functions: it is read only by the oracle process this
+runner forks first (``autograder/kernel/oracle.py``), and the cases name them by handle.
+
 ``IN.npz`` (``autograder.plain.pack``) holds ``preamble`` (``import numpy as np, math``), the
 solution ``cells`` (source text, in notebook order), ``skip_cells`` (indices the grader saw hang
 or crash the process on an earlier attempt), and ``exercises``: ``[{name, driver, cases}]``,
-with the cases the grader generated from its secret seed. No reference, expected value or seed
-is ever in here.
+with the inputs of the cases the grader generated from its secret seed (``drivers.INPUTS``: only
+the keys the driver reads). No reference, expected value, seed or oracle spec is ever in here.
 
 Each cell runs in one fresh namespace; an exception in a cell is recorded and the next cell
 runs (``SystemExit`` and ``KeyboardInterrupt`` included). Then, for each exercise, the function
@@ -60,6 +64,11 @@ def main() -> int:
     from autograder import drivers, plain
 
     pack, unpack, DRIVERS = plain.pack, plain.unpack, dict(drivers.DRIVERS)
+    oracle_specs = os.path.join(os.path.dirname(os.path.abspath(in_path)), "oracle.npz")
+    if os.path.exists(oracle_specs):
+        from autograder.kernel import oracle
+
+        drivers.REMOTE = oracle.start(oracle_specs)  # returns after the oracle deleted the file
     os.makedirs(out_dir, exist_ok=True)
     progress = os.open(os.path.join(out_dir, "progress"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 

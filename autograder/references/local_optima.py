@@ -101,11 +101,9 @@ def minima_from_starts(value, grad, starts, learning_rate, num_steps, tol=1e-3, 
 
 def find_minima_case(case) -> np.ndarray:
     """The minima a correct ``find_minima`` returns on a ``surface_function`` case (grader side)."""
-    from nnopt_helpers import surfaces
+    from autograder.drivers import surface_from_spec
 
-    spec = case["surface"]
-    ctor = surfaces.quadratic if spec["name"] == "quadratic" else surfaces.SURFACES[spec["name"]]
-    s = ctor(**dict(spec.get("kwargs", {})))
+    s = surface_from_spec(case["surface"])
     starts, lr, n = case["args"][2:5]
     tol = case.get("kwargs", {}).get("tol", 1e-3)
     return minima_from_starts(s.value, s.grad, starts, lr, n, tol, hessian=s.hessian)
