@@ -9,8 +9,10 @@ the out-of-kernel verifier. Results go to the course's gradebook, ``autograded/`
 ``feedback/`` (so formgrader and ``nbgrader export`` see them), and to ``OUT_DIR/grades.csv``,
 ``OUT_DIR/feedback/`` and ``OUT_DIR/results/`` (re-running skips what is already graded).
 
-Exit status: 0 when every submission was graded (whatever its status), 2 when grading could not
-start (no sandbox, no source notebook, bad arguments).
+Exit status: 0 when the batch completed, every submission with its row in grades.csv (whatever
+its status: ``grader-error`` and ``bad-student-id`` included), 2 when grading could not start (no
+sandbox, no source notebook, bad arguments). Student ids (folder names: anything) are printed
+escaped: a control character shows as ``\\x1b``, never raw on the terminal.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per submission, for running the whole notebook (default 600)")
     p.add_argument("--verify-timeout", type=float, default=60.0, metavar="SECONDS",
                    help="per verifier run of the graded functions (default 60)")
+    p.add_argument("--judge-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="per exercise, for judging its results in the grader (default 30; past it, 0 points)")
     p.add_argument("--feedback-timeout", type=float, default=60.0, metavar="SECONDS",
                    help="per feedback HTML rendered by the grader (default 60; the grade is kept without it)")
     p.add_argument("--memory", type=int, default=2048, metavar="MiB", help="address space per sandboxed process (default 2048)")
@@ -58,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _printable(text) -> str:
+    """``text`` with every character a terminal would act on (escape sequences, newlines) shown escaped."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for ch in str(text))
+
+
 def _statuses():
     from .grading.status import PRIORITY
 
@@ -69,22 +79,22 @@ def main(argv: list[str] | None = None) -> int:
     from .grading.coordinator import GradeOptions, grade_class
 
     if not args.submissions.is_dir():
-        print(f"nnopt-grade: {args.submissions} is not a directory", file=sys.stderr)
+        print(f"nnopt-grade: {_printable(args.submissions)} is not a directory", file=sys.stderr)
         return 2
     opts = GradeOptions(
         assignment=args.assignment, submissions_dir=args.submissions, out_dir=args.out, course_dir=args.course_dir,
         workers=args.workers, scheduler=args.scheduler, allow_unsandboxed=args.allow_unsandboxed,
         cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout, verify_timeout=args.verify_timeout,
-        feedback_timeout=args.feedback_timeout,
+        feedback_timeout=args.feedback_timeout, judge_timeout=args.judge_timeout,
         memory_mb=args.memory, total_memory_mb=args.total_memory, nproc=args.nproc, progress=not args.no_progress,
         update_gradebook=not args.no_gradebook, force=args.force, students=args.students)
     try:
         grade_class(opts)
     except SandboxUnavailable as exc:
-        print(f"nnopt-grade: {exc}", file=sys.stderr)
+        print(f"nnopt-grade: {_printable(exc)}", file=sys.stderr)
         return 2
     except (FileNotFoundError, KeyError) as exc:
-        print(f"nnopt-grade: {exc}", file=sys.stderr)
+        print(f"nnopt-grade: {_printable(exc)}", file=sys.stderr)
         return 2
     return 0
 

@@ -21,11 +21,23 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["NotPlain", "to_plain", "pack", "unpack", "MAX_ARRAY_BYTES"]
+__all__ = ["NotPlain", "to_plain", "pack", "unpack", "MAX_ARRAY_BYTES", "MAX_ITEMS", "MAX_ARRAYS", "MAX_MANIFEST_BYTES",
+           "short_repr"]
 
 #: Refuse arrays larger than this when converting (a memory bomb in a return value).
 MAX_ARRAY_BYTES = 64 * 1024 * 1024
 _MAX_DEPTH = 16
+#: ``unpack`` refuses a manifest of more nodes (lists, dicts, arrays, scalars) than this, or an
+#: archive of more arrays than ``MAX_ARRAYS``: every node costs the grader time when it is decoded,
+#: compared and explained, whatever its size in bytes. The largest honest values are far below
+#: (a verifier result of one exercise: about 1,100 nodes and 260 arrays; an assignment's in-kernel
+#: data: about 4,800 nodes and 1,500 arrays).
+MAX_ITEMS = 100_000
+MAX_ARRAYS = 10_000
+#: The JSON manifest is parsed before its nodes are counted: its size bounds that parse (time and
+#: memory: a few bytes of JSON become a Python dict of a few hundred bytes). Honest manifests: at
+#: most about 30 kB (a verifier result) and 150 kB (an assignment's in-kernel data).
+MAX_MANIFEST_BYTES = 4 << 20
 
 
 class NotPlain(TypeError):
@@ -82,25 +94,53 @@ def _encode(value, arrays):
     return {"scalar": value}
 
 
-def _decode(node, arrays):
+def _decode(node, arrays, budget, depth=0):
+    """``budget``: a one-element list, the number of nodes still allowed (shared by the whole manifest)."""
     if not isinstance(node, dict) or len(node) != 1:
-        raise NotPlain(f"malformed manifest node {node!r:.80}")
+        raise NotPlain(f"malformed manifest node {short_repr(node)}")
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise NotPlain(f"result has more than {budget[1]} items "
+                       "(lists, dicts, arrays and numbers together)")
+    if depth > _MAX_DEPTH:
+        raise NotPlain(f"result is nested more than {_MAX_DEPTH} levels deep")
     (kind, payload), = node.items()
     if kind == "array":
-        if payload not in arrays:
-            raise NotPlain(f"manifest names missing array {payload!r:.40}")
+        if type(payload) is not str or payload not in arrays:
+            raise NotPlain(f"manifest names missing array {short_repr(payload)}")
         return arrays[payload]
     if kind == "float":
+        if type(payload) is not str or len(payload) > 32:
+            raise NotPlain(f"manifest float {short_repr(payload)}")
         return float(payload)
     if kind == "list":
-        return [_decode(v, arrays) for v in payload]
+        if type(payload) is not list:
+            raise NotPlain("manifest list is not a list")
+        return [_decode(v, arrays, budget, depth + 1) for v in payload]
     if kind == "dict":
-        return {str(k): _decode(v, arrays) for k, v in payload.items()}
+        if type(payload) is not dict:
+            raise NotPlain("manifest dict is not a dict")
+        return {str(k): _decode(v, arrays, budget, depth + 1) for k, v in payload.items()}
     if kind == "scalar":
         if payload is None or type(payload) in (bool, int, float, str):
             return payload
         raise NotPlain(f"manifest scalar of type {type(payload).__name__}")
-    raise NotPlain(f"unknown manifest node kind {kind!r:.40}")
+    raise NotPlain(f"unknown manifest node kind {short_repr(kind)}")
+
+
+def short_repr(value, n: int = 60) -> str:
+    """A repr of at most about ``n`` characters, computed without a repr of the whole value (a
+    list of a million items, a 30 MB string)."""
+    if type(value) is str:
+        return repr(value[:n]) + ("..." if len(value) > n else "")
+    if type(value) in (list, dict):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if type(value) is int and value.bit_length() > 200:
+        return "a very large int"
+    text = repr(value) if type(value) in (int, float, bool, type(None)) else f"a {type(value).__name__}"
+    return text[:n]
 
 
 def pack(value) -> bytes:
@@ -112,8 +152,13 @@ def pack(value) -> bytes:
     return buf.getvalue()
 
 
-def unpack(data: bytes, max_bytes: int = 256 * 1024 * 1024):
-    """Inverse of ``pack``; raises ``NotPlain`` on anything malformed. Never unpickles."""
+def unpack(data: bytes, max_bytes: int = 256 * 1024 * 1024, max_items: int = MAX_ITEMS,
+           max_arrays: int = MAX_ARRAYS):
+    """Inverse of ``pack``; raises ``NotPlain`` on anything malformed. Never unpickles.
+
+    Refused: more than ``max_bytes`` packed or inflated, more than ``max_arrays`` arrays, more than
+    ``max_items`` nodes in the value, nesting deeper than ``to_plain`` allows (16 levels).
+    """
     if len(data) > max_bytes:
         raise NotPlain(f"packed result of {len(data)} bytes exceeds {max_bytes}")
     # The bytes may come from code in the sandbox: a 1 MB deflated member can inflate to 1 GB in
@@ -122,9 +167,15 @@ def unpack(data: bytes, max_bytes: int = 256 * 1024 * 1024):
     # zip or npy readers (unsupported compression, encryption, absurd shapes) is NotPlain.
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            declared = sum(info.file_size for info in zf.infolist())
+            members = zf.infolist()
+            declared = sum(info.file_size for info in members)
     except Exception as exc:  # noqa: BLE001
         raise NotPlain(f"result is not a valid archive: {exc}"[:300]) from None
+    if len(members) > max_arrays + 1:  # + the manifest
+        raise NotPlain(f"result archive holds {len(members)} members, more than {max_arrays} arrays")
+    manifest_size = sum(info.file_size for info in members if info.filename == "__manifest__.npy")
+    if manifest_size > MAX_MANIFEST_BYTES + 1024:  # + the .npy header
+        raise NotPlain(f"result manifest of {manifest_size} bytes is larger than {MAX_MANIFEST_BYTES}")
     if declared > max_bytes:
         raise NotPlain(f"result archive would inflate to {declared} bytes, more than {max_bytes}")
     try:
@@ -137,13 +188,13 @@ def unpack(data: bytes, max_bytes: int = 256 * 1024 * 1024):
         raise NotPlain("result archive has no manifest")
     try:
         manifest = json.loads(raw.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError, an int of 5,000 digits
         raise NotPlain(f"result manifest is not JSON: {type(exc).__name__}: {exc}"[:300]) from None
     for k, a in arrays.items():
         if a.dtype.kind not in "fiub":
             raise NotPlain(f"array {k} has dtype {a.dtype}")
     try:
-        return _decode(manifest, arrays)
+        return _decode(manifest, arrays, [int(max_items), int(max_items)])
     except RecursionError:  # a manifest nested deeper than the interpreter's stack
         raise NotPlain("result manifest is nested too deeply") from None
 

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .drivers import DRIVERS
-from .plain import NotPlain, is_number, pack, unpack
+from .plain import NotPlain, is_number, pack, short_repr, unpack
 
 __all__ = ["Exercise", "Assignment", "compare_plain", "rel_error", "HiddenTestFailure"]
 
@@ -44,6 +44,9 @@ def compare_plain(expected, actual, rtol: float = 1e-6, where: str = "result") -
 
     Arrays must match in type, shape and float64 dtype and be finite where the expected value
     is; numbers must be real numbers (not bools); structures must have the same keys/lengths.
+    Type, shape and length are checked before any elementwise work, and no problem text is built
+    from more than a bounded part of ``actual`` (it comes from the learner: a million-item list,
+    a 30 MB string).
     """
     if isinstance(expected, np.ndarray):
         if type(actual) is not np.ndarray:
@@ -81,7 +84,7 @@ def compare_plain(expected, actual, rtol: float = 1e-6, where: str = "result") -
             problems += compare_plain(e, a, rtol, f"{where}[{i}]")
         return problems
     if type(actual) is not type(expected) or actual != expected:
-        return [f"{where} is {actual!r:.60}, expected {expected!r:.60}"]
+        return [f"{where} is {short_repr(actual)}, expected {short_repr(expected)}"]
     return []
 
 
@@ -139,25 +142,30 @@ class Exercise:
         if not isinstance(actual, dict):
             return [f"on {what}: the grader got no result"]
         problems = []
-        if actual.get("mutated"):
-            problems.append(f"on {what}: {self.name} modified its input ({', '.join(actual['mutated'])}); "
+        mutated = actual.get("mutated")
+        if mutated:  # the driver's list of names, as the sandbox sent it: cut to a readable size
+            names = [m[:40] if type(m) is str else short_repr(m) for m in mutated[:6]] if type(mutated) is list \
+                else [short_repr(mutated)]
+            names += ["..."] if type(mutated) is list and len(mutated) > 6 else []
+            problems.append(f"on {what}: {self.name} modified its input ({', '.join(names)}); "
                             "work on copies instead of changing arrays in place")
         steps = actual.get("steps", [actual])
-        for i, step in enumerate(steps):
+        for i, step in enumerate(steps if type(steps) is list else []):
             if isinstance(step, dict) and "error" in step:
                 where = f" at step {i + 1}" if "steps" in actual else ""
-                problems.append(f"on {what}{where}: {self.name} raised or returned something unusable: {step['error']}")
+                error = step["error"][:600] if type(step["error"]) is str else short_repr(step["error"])
+                problems.append(f"on {what}{where}: {self.name} raised or returned something unusable: {error}")
                 return problems
         act = {k: v for k, v in actual.items() if k != "mutated"}
         diff = []
         if expected is not None:
             exp = {k: v for k, v in expected.items() if k != "mutated"}
-            diff = [_readable(d) for d in compare_plain(exp, act, self.rtol, where="")]
+            diff = [_readable(d) for d in compare_plain(exp, act, self.rtol, where="")[:3]]
         if not diff and self.properties is not None:
             try:
-                diff = [str(d) for d in self.properties(case, act)]
+                diff = [str(d)[:600] for d in list(self.properties(case, act))[:3]]
             except Exception as exc:  # noqa: BLE001 - a result the properties cannot even read is wrong
-                diff = [f"the result could not be checked ({type(exc).__name__}: {exc})"[:300]]
+                diff = [f"the result could not be checked ({type(exc).__name__}: {str(exc)[:250]})"]
         if diff:
             hint = self.explain(case, expected, actual) if self.explain else None
             problems.append(f"on {what}: " + "; ".join(diff[:3]) + (f". Hint: {hint}" if hint else ""))

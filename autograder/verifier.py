@@ -17,13 +17,21 @@ checker, the printed result). The verifier therefore
 An exercise scores its points when no case has a problem, else 0. If the sandboxed process hangs,
 dies or exceeds its memory while running a cell or an exercise, the verifier records that, and
 retries without it, so one bad function does not cost the others their points.
+
+Every cost of judging in the grader's process is bounded: a result file larger than
+:data:`MAX_RESULT_BYTES` is not read, ``unpack`` refuses more than ``plain.MAX_ITEMS`` nodes,
+``plain.MAX_ARRAYS`` arrays and 16 levels of nesting, and judging one exercise of one submission
+stops after ``judge_timeout`` seconds (:func:`judge_bounded`): the exercise then scores 0, with the
+outcome ``timeout`` and the problem "the result could not be judged within N s".
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -34,10 +42,19 @@ from .plain import NotPlain, pack, unpack
 from .sandbox import Limits, Sandbox, read_untrusted
 from .spec import Assignment, Exercise
 
-__all__ = ["PREAMBLE", "ExerciseVerdict", "Verification", "make_cases", "sandbox_inputs", "verify", "judge_results"]
+__all__ = ["PREAMBLE", "ExerciseVerdict", "Verification", "make_cases", "sandbox_inputs", "verify", "judge_results",
+           "judge_bounded", "JudgeTimeout", "MAX_RESULT_BYTES", "JUDGE_TIMEOUT"]
 
 PREAMBLE = "import numpy as np, math\n"
 MAX_PROBLEMS = 3
+#: The largest result file of one exercise the grader reads back from the sandbox. The largest
+#: honest one (solutions and known mistakes of all six assignments, several seeds) is the
+#: ``05_initialization`` initializers' at about 7.3 MB (three draws of up to 399×399 float64 per
+#: shape); every other exercise's stays under 120 kB.
+MAX_RESULT_BYTES = 32 << 20
+#: Seconds the grader may spend judging one exercise of one submission (the reference, the
+#: properties and the hints together). Honest results take well under a second.
+JUDGE_TIMEOUT = 30.0
 
 
 @dataclasses.dataclass
@@ -118,17 +135,26 @@ def _errors_in(actual) -> list[dict]:
     return [s for s in steps if isinstance(s, dict) and "error" in s] if isinstance(steps, list) else []
 
 
+def _text(value, n: int) -> str:
+    """``str(value)`` cut to ``n`` characters, without building the whole text of a huge value first."""
+    return value[:n] if type(value) is str else f"(a {type(value).__name__})"
+
+
 def judge_results(ex: Exercise, cases: list, data) -> ExerciseVerdict:
-    """Judge the sandbox's plain output for one exercise against the grader's reference."""
+    """Judge the sandbox's plain output for one exercise against the grader's reference.
+
+    Unbounded in time by itself (a learner's result may be slow to judge): the verifier calls it
+    through :func:`judge_bounded`.
+    """
     v = ExerciseVerdict(ex.name, ex.grade_id, ex.points)
     if not isinstance(data, dict):
         v.problems = ["the grader got no result"]
         return v
     if "missing" in data:
-        v.outcome, v.problems = "missing", [str(data["missing"])[:500]]
+        v.outcome, v.problems = "missing", [_text(data["missing"], 500)]
         return v
     if "runner_error" in data:
-        v.problems = [f"the results could not be sent back: {str(data['runner_error'])[:300]}"]
+        v.problems = [f"the results could not be sent back: {_text(data['runner_error'], 300)}"]
         return v
     results = data.get("results")
     if not isinstance(results, list) or len(results) != len(cases):
@@ -138,15 +164,15 @@ def judge_results(ex: Exercise, cases: list, data) -> ExerciseVerdict:
     for case, actual in zip(cases, results):
         errors = _errors_in(actual)
         for err in errors:
-            etype = str(err.get("error_type", ""))
+            etype = _text(err.get("error_type", ""), 100)
             kinds.add(etype)
-        if any(str(e.get("error_type")) == "NotImplementedError" for e in errors):
+        if any(_text(e.get("error_type"), 100) == "NotImplementedError" for e in errors):
             v.outcome, v.problems = "not-implemented", [f"{ex.name} is not implemented yet (it raises NotImplementedError)"]
             return v
         try:
             problems += ex.judge(case, actual)
         except Exception as exc:  # noqa: BLE001 - a malformed result must not crash the grader
-            problems.append(f"the result could not be judged ({type(exc).__name__}: {exc})"[:300])
+            problems.append(f"the result could not be judged ({type(exc).__name__}: {_text(str(exc), 250)})")
         if len(problems) >= MAX_PROBLEMS:
             break
     if "NameError" in kinds:
@@ -167,6 +193,58 @@ def judge_results(ex: Exercise, cases: list, data) -> ExerciseVerdict:
     return v
 
 
+class JudgeTimeout(BaseException):
+    """Raised inside a judge that ran out of time (a BaseException: ``except Exception`` in the
+    judging code, which turns a malformed result into a problem, must not swallow it)."""
+
+
+def _raise_in(thread: threading.Thread, exc_type: type) -> None:
+    """Ask ``thread`` to raise ``exc_type`` at its next Python instruction (CPython's async exception)."""
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(exc_type))
+
+
+def judge_bounded(ex: Exercise, cases: list, data, timeout: float | None = JUDGE_TIMEOUT) -> ExerciseVerdict:
+    """:func:`judge_results`, given at most ``timeout`` seconds (None or <= 0: unbounded).
+
+    The judging runs in a daemon thread and the caller waits for it at most ``timeout`` s, so the
+    bound holds in any thread: the process pool worker's main thread as well as a Dask worker's
+    thread, where signals (SIGALRM) cannot be used. Past the bound the verdict is 0 points with
+    outcome ``timeout``, and the thread is asked to stop (an asynchronous ``JudgeTimeout``, raised
+    at its next Python instruction). A judge stuck inside one C call (one NumPy operation, on at
+    most :data:`MAX_RESULT_BYTES` of data) stops only when that call returns: the verdict is not
+    delayed, but the thread keeps a core busy until then.
+    """
+    if timeout is None or timeout <= 0:
+        return judge_results(ex, cases, data)
+    box: dict = {}
+
+    def run():
+        try:
+            box["verdict"] = judge_results(ex, cases, data)
+        except BaseException as exc:  # noqa: BLE001 - JudgeTimeout, or a bug: reported below
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name=f"nnopt-judge-{ex.name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        for _ in range(3):
+            if not worker.is_alive():
+                break
+            _raise_in(worker, JudgeTimeout)
+            worker.join(0.2)
+        return ExerciseVerdict(ex.name, ex.grade_id, ex.points, outcome="timeout",
+                               problems=[f"the result could not be judged within {timeout:g} s (a correct result is "
+                                         "judged in well under a second: check the size and shape of what "
+                                         f"{ex.name} returns)"])
+    if "verdict" in box:
+        return box["verdict"]
+    exc = box.get("error")
+    return ExerciseVerdict(ex.name, ex.grade_id, ex.points,
+                           problems=[f"the result could not be judged ({type(exc).__name__}: {_text(str(exc), 250)})"])
+
+
 # The files below are written next to the learner's code, which may replace them by a FIFO, a
 # symlink (to /dev/zero or a host file) or a huge file: read them only through read_untrusted.
 
@@ -179,21 +257,32 @@ def _read_progress(scratch: Path, rel: str) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.strip()]
 
 
-def _read_plain(scratch: Path, rel: str, max_bytes: int = 64 << 20):
+def _read_plain(scratch: Path, rel: str, max_bytes: int = MAX_RESULT_BYTES):
+    """The plain value in ``scratch/rel``; None when absent; ``{"runner_error": ...}`` when refused
+    (larger than ``max_bytes``, or beyond ``unpack``'s caps on items, arrays and nesting)."""
     try:
-        return unpack(read_untrusted(scratch, rel, max_bytes), max_bytes=max_bytes)
+        raw = read_untrusted(scratch, rel, max_bytes)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, NotPlain) as exc:
+    except (OSError, ValueError) as exc:
+        if "larger than" in str(exc):
+            return {"runner_error": f"the result is larger than the {max_bytes >> 20} MiB the grader accepts "
+                                    "(a correct result is far smaller: check the shape of what is returned)"}
+        return {"runner_error": f"unreadable result: {exc}"}
+    try:
+        return unpack(raw, max_bytes=max_bytes)
+    except NotPlain as exc:
         return {"runner_error": f"unreadable result: {exc}"}
 
 
 def verify(assignment: Assignment, cells: list[str], sandbox: Sandbox, scratch: Path, limits: Limits,
-           seed: int, *, max_attempts: int = 4, cases: list[list] | None = None) -> Verification:
+           seed: int, *, max_attempts: int = 4, cases: list[list] | None = None,
+           judge_timeout: float | None = JUDGE_TIMEOUT) -> Verification:
     """Run ``cells`` in ``sandbox`` and judge every exercise of ``assignment``.
 
     scratch: a fresh host directory (becomes the sandbox's only writable host directory).
     limits.wall_seconds applies to each attempt; all attempts together get at most twice that.
+    judge_timeout: seconds for judging one exercise in this process (:func:`judge_bounded`).
     """
     t0 = time.monotonic()
     scratch = Path(scratch)
@@ -233,7 +322,8 @@ def verify(assignment: Assignment, cells: list[str], sandbox: Sandbox, scratch: 
         cells_data = _read_plain(scratch, f"{name}/out/cells.npz")
         if isinstance(cells_data, dict) and isinstance(cells_data.get("errors"), list):
             for e in cells_data["errors"]:
-                if isinstance(e, dict) and isinstance(e.get("cell"), int):
+                # a cell index that is not one of ``cells`` was forged: ignored
+                if isinstance(e, dict) and type(e.get("cell")) is int and 0 <= e["cell"] < len(cells):
                     cell_errors.setdefault(e["cell"], {"cell": e["cell"], "error": str(e.get("error", ""))[:500],
                                                        "error_type": str(e.get("error_type", ""))[:100]})
         for k, ex in enumerate(exercises):
@@ -241,7 +331,7 @@ def verify(assignment: Assignment, cells: list[str], sandbox: Sandbox, scratch: 
                 continue
             data = _read_plain(scratch, f"{name}/out/ex-{k}.npz")
             if data is not None:
-                verdicts[k] = judge_results(ex, cases[k], data)
+                verdicts[k] = judge_bounded(ex, cases[k], data, judge_timeout)
         progress = _read_progress(scratch, f"{name}/out/progress")
         finished = run.returncode == 0 and progress[-1:] == ["done"] and not run.timed_out
         if finished:

@@ -45,6 +45,43 @@ run_check = lambda *a, **k: None
 """
 
 
+# 02_local_optima: answers a red team once read from inside the verifier's sandbox: the expected
+# minima in the driver's case (a frame up the stack, or anywhere in the garbage collector), and the
+# analytic Hessian of the surface behind the callable ``f`` (its closure). The verifier's sandbox
+# holds neither (tests/test_answers_out_of_reach.py has the full probe). (In the kernel the visible
+# checks, which run first in the test cells, already fail the thief.)
+_THIEF = """
+import gc as _gc
+import sys as _sys
+
+def _leaked(key):
+    frame = _sys._getframe(2)
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            if isinstance(value, dict) and key in value:
+                return value[key]
+        frame = frame.f_back
+    for obj in _gc.get_objects():
+        if isinstance(obj, dict) and key in obj and isinstance(obj[key], np.ndarray):
+            return obj[key]
+    return None
+
+def numerical_hessian(f, x, h=1e-4):
+    for cell in f.__closure__ or ():
+        for obj in (cell.cell_contents, getattr(cell.cell_contents, "__self__", None)):
+            if hasattr(obj, "hessian"):
+                return np.array(obj.hessian(np.asarray(x, dtype=float)), dtype=np.float64)
+    raise ValueError("no Hessian within reach")
+"""
+_THIEF_MINIMA = """
+def find_minima(f, grad_fn, starts, learning_rate, num_steps, tol=1e-3):
+    minima = _leaked("minima")
+    if minima is None:
+        raise ValueError("no minima within reach")
+    return np.array(minima, dtype=np.float64)
+"""
+
+
 def _with_cell(nb, grade_id: str, source: str):
     nb = nbformat.from_dict(nbformat.reads(nbformat.writes(nb), as_version=4))
     for cell in nb.cells:
@@ -79,6 +116,9 @@ def test_solution_full_stub_zero_wrong_exercise_and_tampering(aid, tmp_path, san
     one_wrong = _with_cell(cn.correct, wrong.name, _wrong(wrong))
     tamper = _with_cell(cn.correct, wrong.name, _wrong(wrong) + _SILENCE)
     submissions = {"correct": cn.correct, "stub": cn.student, "one-wrong": one_wrong, "tamper": tamper}
+    if aid == "02_local_optima":
+        thief = _with_cell(cn.correct, "find_minima", _THIEF_MINIMA)
+        submissions["thief"] = _with_cell(thief, "numerical_hessian", _THIEF)
     for student, nb in submissions.items():
         d = tmp_path / "submitted" / student / aid
         d.mkdir(parents=True)
@@ -107,6 +147,9 @@ def test_solution_full_stub_zero_wrong_exercise_and_tampering(aid, tmp_path, san
     assert rows["tamper"]["status"] == "tamper-suspected", rows["tamper"]
     assert float(rows["tamper"][wrong.name]) == 0
     assert float(rows["tamper"]["score"]) == full - wrong.points
+    if "thief" in rows:  # no answer within the verifier's reach: 0 verified
+        assert float(rows["thief"]["numerical_hessian"]) == 0 and float(rows["thief"]["find_minima"]) == 0, rows["thief"]
+        assert float(rows["thief"]["score"]) == full - 2.5 - 3, rows["thief"]
 
     from nbgrader.api import Gradebook
 

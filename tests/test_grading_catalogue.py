@@ -43,7 +43,7 @@ from test_grading import make_course, nbgrader, read_csv
 REPO = Path(__file__).resolve().parents[1]
 EXERCISES = list(FULL)
 #: Modules of the catalogue (``basic`` is graded by test_grading.py).
-MODULES = ["cells", "isolation", "noise", "resources", "robustness", "tampering"]
+MODULES = ["cells", "costs", "honest", "isolation", "noise", "resources", "robustness", "scripts", "tampering"]
 FIXTURES = collect(MODULES)
 BY_NAME = {f.name: f for f in FIXTURES}
 LIMITS = ["--timeout", "10", "--notebook-timeout", "120", "--verify-timeout", "6", "--feedback-timeout", "10",
@@ -90,6 +90,14 @@ REQUIRED = {
                                                                      "oversized-notebook", "no-notebook-file",
                                                                      "bad-timestamp"],
     "slowing the grader itself down": ["pathological-markdown"],
+    "every cost is bounded: results too large to judge, long notebooks": [
+        "huge-array-result", "oversized-result", "huge-nested-list", "huge-dict", "deep-wide-list",
+        "six-hundred-cells", "runner-killed-after-tests"],
+    "honest helper cells": ["honest-defaults-printed", "honest-helper-function", "honest-plot-in-helper-cell",
+                            "honest-class-helper", "honest-import-in-helper-cell", "honest-magic-in-helper-cell",
+                            "honest-magic-in-solution-cell", "honest-numpy-constant", "honest-own-numpy-alias",
+                            "honest-helper-defined-later", "honest-experiments-skipped"],
+    "script in markdown and outputs": ["script-in-markdown-and-outputs", "script-in-file-name"],
 }
 #: Correct submissions with something harmless (or hostile but beside the point) added: full marks.
 CORRECT = [f.name for f in FIXTURES if f.scores == FULL]
@@ -372,3 +380,31 @@ def test_feedback_rendering_is_time_bounded(monkeypatch):
     assert time.monotonic() - t0 < 10
     assert "FeedbackTimeout" in result["feedback_html"] and "Score: 3 / 10" in result["feedback_html"]
     assert any("feedback could not be rendered" in n for n in result["notes"])
+
+
+@pytest.mark.slow
+def test_no_learner_script_in_feedback_or_autograded(catalogue):
+    """The script fixtures' feedback HTML (ours and the course's) and autograded notebook (as formgrader
+    renders it) hold no event handler, script, javascript: URL or frame of the learner's: as many
+    ``<script`` tags as an honest submission's (the template's own), and the learner's text still there."""
+    import re
+
+    from grading_fixtures.scripts import HONEST_HEADING, NAMES, active_markup, render_with_template
+
+    def pages(name):
+        feedback = [catalogue["out"] / "feedback" / name / ASSIGNMENT_ID / "03_momentum.html",
+                    catalogue["course"] / "feedback" / name / ASSIGNMENT_ID / "03_momentum.html"]
+        autograded = nbformat.read(catalogue["course"] / "autograded" / name / ASSIGNMENT_ID / NOTEBOOK, as_version=4)
+        nbformat.validate(autograded)
+        return [p.read_text() for p in feedback] + [render_with_template(autograded, "formgrade")]
+
+    honest = pages("control-correct")
+    for name in NAMES:
+        for page, control in zip(pages(name), honest):
+            assert active_markup(page) == [], (name, active_markup(page))
+            assert len(re.findall(r"<script\b", page)) == len(re.findall(r"<script\b", control)), name
+            # in a tag, not in the text that shows the learner's source (there "<" is "&lt;")
+            assert not re.search(r"<[a-z][^<>]*\son[a-z]+\s*=[^<>]*nnopt", page, re.I), name
+            assert not re.search(r"""<[a-z][^<>]*\s(?:href|src|action)\s*=\s*["']?\s*javascript:""", page, re.I), name
+    for page in pages("script-in-markdown-and-outputs"):
+        assert HONEST_HEADING in page and "nnopt-honest-stream" in page

@@ -7,10 +7,28 @@ and ``export`` keep working), and the feedback in ``feedback/<student>/<assignme
 (a local process pool, or a Dask cluster) only compute; they get plain jobs and return plain
 results.
 
-In ``OUT_DIR`` it writes ``grades.csv``, the feedback HTML, and ``results/<student>.json`` (the
+In ``OUT_DIR`` it writes ``grades.csv``, the feedback HTML, and ``results/<name>.json`` (the
 whole result, keyed by a hash of the submitted notebook's bytes, the assignment's version and
 the grading options): a re-run reuses every result whose key still matches, so an interrupted
 run resumes where it stopped and a repeated run changes nothing.
+
+Student ids are the names of the folders in ``SUBMISSIONS_DIR``, so anything a file name can hold.
+What the grader does with them (see "Student ids" below):
+
+- in ``OUT_DIR``, a student's files are named by :func:`_safe_name`: the id itself when it is short,
+  lower-case ASCII (``alice``, ``s1234``), else a readable prefix, ``~`` and a hash of the exact id
+  (``col a`` -> ``col_a~<12 hex>``): bounded length, and never shared by two ids;
+- in the course, ``autograded/<id>/`` and ``feedback/<id>/`` and the gradebook use the exact id, as
+  nbgrader does (formgrader and ``nbgrader export`` look students up by it). An id nbgrader cannot take
+  faithfully (see :func:`student_id_problem`: control characters, not UTF-8, a comma or double quote,
+  over 128 characters, white space at either end) is still graded, into ``OUT_DIR`` only, with the
+  status ``bad-student-id``;
+- ``grades.csv`` keeps the exact ids, with spreadsheet formulas neutralized (:func:`_csv_text`); the
+  terminal shows them escaped (:func:`display_id`);
+- a student folder, or its assignment folder, that is a symbolic link is not followed: the submission
+  is reported as ``no-notebook`` with a note saying why (a link can point at another student's work);
+- one submission never stops the batch: a failure while saving, recording or writing one student's
+  results marks that student ``grader-error`` and the others go on, on every run.
 """
 
 from __future__ import annotations
@@ -22,12 +40,14 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import secrets
 import shutil
 import stat
 import sys
 import tempfile
 import time
+import unicodedata
 import uuid
 import warnings
 from pathlib import Path
@@ -36,7 +56,7 @@ import nbformat
 
 from ..sandbox import build_lib_dir, get_sandbox
 from . import notebooks as nbs
-from .status import STATUSES
+from .status import STATUSES, choose_status
 from .worker import DEFAULT_OPTIONS, grade_submission, kernel_files, resolve_assignment
 
 __all__ = ["GradeOptions", "ClassResult", "grade_class", "load_course", "Course"]
@@ -59,6 +79,7 @@ class GradeOptions:
     cell_timeout: float = DEFAULT_OPTIONS["cell_timeout"]
     notebook_timeout: float = DEFAULT_OPTIONS["notebook_timeout"]
     verify_timeout: float = DEFAULT_OPTIONS["verify_timeout"]
+    judge_timeout: float = DEFAULT_OPTIONS["judge_timeout"]
     feedback_timeout: float = DEFAULT_OPTIONS["feedback_timeout"]
     memory_mb: int = DEFAULT_OPTIONS["memory_mb"]
     total_memory_mb: int = DEFAULT_OPTIONS["total_memory_mb"]
@@ -99,6 +120,8 @@ class Course:
         return self.coursedir.course_id
 
     def path(self, step: str, student: str, assignment: str) -> Path:
+        """nbgrader's folder for ``step`` (``autograded``, ``feedback``, ...): the exact student id is the
+        folder's name, as nbgrader names it, so only ids without a :func:`student_id_problem` come here."""
         return Path(self.coursedir.format_path(step, student, assignment))
 
     @property
@@ -152,39 +175,62 @@ def _code_fingerprint(assignment_ref: str) -> str:
 
 
 def _discover(submissions_dir: Path, assignment_id: str, notebook: str, only=None) -> list[dict]:
+    """One entry per ``<student>/<assignment_id>/`` folder (hidden folders, ``.*``, are skipped).
+
+    Symbolic links are not followed: a student folder, or its assignment folder, that is a link
+    would let one submission be another student's (or any folder on the machine), so it is reported
+    as a submission without a notebook, with a note saying why, and nothing behind it is read.
+    """
     subs = []
     for student_dir in sorted(Path(submissions_dir).iterdir()):
-        if not student_dir.is_dir() or student_dir.name.startswith("."):
+        if student_dir.name.startswith("."):
             continue
         if only is not None and student_dir.name not in only:
             continue
-        adir = student_dir / assignment_id
-        if not adir.is_dir():
-            continue
-        nb_path = adir / notebook
-        others = sorted(p.name for p in adir.glob("*.ipynb") if p.name != notebook)
-        notes = []
-        # Both files come from the student. Only regular files are read, and only so much of them:
-        # a symlink (to /dev/zero, to another student's notebook), a FIFO or a huge file must not
-        # hang or exhaust the grader.
-        raw_ts = _read_submitted(ts_path := adir / "timestamp.txt", 4096)
-        timestamp = raw_ts.decode("utf-8", errors="replace").strip()[:64] if raw_ts is not None else None
-        if timestamp:
-            try:  # nbgrader parses it when the submission is recorded: garbage would crash the whole batch
-                from nbgrader.utils import parse_utc
-
-                parse_utc(timestamp)
-            except Exception:  # noqa: BLE001 - dateutil's ParserError, OverflowError, ...
-                notes.append(f"the submission's timestamp.txt ({timestamp[:40]!r}) is not a timestamp; ignored")
-                timestamp = None
-        elif ts_path.is_symlink() or (ts_path.exists() and not ts_path.is_file()):
-            notes.append("the submission's timestamp.txt is not a regular file; ignored")
-        data = _read_submitted(nb_path, nbs.MAX_NOTEBOOK_BYTES + 1)
-        if data is None and (nb_path.is_symlink() or nb_path.exists()):
-            others = sorted(others + [f"{notebook} (not a regular file: not read)"])
-        subs.append({"student_id": student_dir.name, "notebook_bytes": data, "other_notebooks": others,
-                     "timestamp": timestamp or None, "notes": notes})
+        try:
+            sub = _discover_one(student_dir, assignment_id, notebook)
+        except Exception as exc:  # noqa: BLE001 - one unreadable folder must not stop the class
+            sub = {"student_id": student_dir.name, "notebook_bytes": None, "other_notebooks": [], "timestamp": None,
+                   "notes": [f"the submission could not be read: {type(exc).__name__}"]}
+        if sub is not None:
+            subs.append(sub)
     return subs
+
+
+def _discover_one(student_dir: Path, assignment_id: str, notebook: str) -> dict | None:
+    adir = student_dir / assignment_id
+    for link, what in ((student_dir, "the student's folder"), (adir, f"the folder {assignment_id}")):
+        if link.is_symlink():
+            if not adir.is_dir():  # a link to something that is no submission: ignored, as before
+                return None
+            return {"student_id": student_dir.name, "notebook_bytes": None, "other_notebooks": [], "timestamp": None,
+                    "notes": [f"{what} is a symbolic link and is not followed (a link can point at another student's "
+                              "work): nothing was graded; replace it with a real folder and grade again"]}
+    if not student_dir.is_dir() or not adir.is_dir():
+        return None
+    nb_path = adir / notebook
+    others = sorted(p.name for p in adir.glob("*.ipynb") if p.name != notebook)
+    notes = []
+    # Both files come from the student. Only regular files are read, and only so much of them:
+    # a symlink (to /dev/zero, to another student's notebook), a FIFO or a huge file must not
+    # hang or exhaust the grader.
+    raw_ts = _read_submitted(ts_path := adir / "timestamp.txt", 4096)
+    timestamp = raw_ts.decode("utf-8", errors="replace").strip()[:64] if raw_ts is not None else None
+    if timestamp:
+        try:  # nbgrader parses it when the submission is recorded: garbage would crash the whole batch
+            from nbgrader.utils import parse_utc
+
+            parse_utc(timestamp)
+        except Exception:  # noqa: BLE001 - dateutil's ParserError, OverflowError, ...
+            notes.append(f"the submission's timestamp.txt ({timestamp[:40]!r}) is not a timestamp; ignored")
+            timestamp = None
+    elif ts_path.is_symlink() or (ts_path.exists() and not ts_path.is_file()):
+        notes.append("the submission's timestamp.txt is not a regular file; ignored")
+    data = _read_submitted(nb_path, nbs.MAX_NOTEBOOK_BYTES + 1)
+    if data is None and (nb_path.is_symlink() or nb_path.exists()):
+        others = sorted(others + [f"{notebook} (not a regular file: not read)"])
+    return {"student_id": student_dir.name, "notebook_bytes": data, "other_notebooks": others,
+            "timestamp": timestamp or None, "notes": notes}
 
 
 def _read_submitted(path: Path, cap: int) -> bytes | None:
@@ -211,8 +257,140 @@ def _key(sub: dict, version: str, fingerprint: str) -> str:
     return h.hexdigest()
 
 
+# ---------------------------------------------------------------------------------------------
+# Student ids
+#
+# An id is the name of a folder in SUBMISSIONS_DIR: never empty, "." or "..", never with "/" or NUL,
+# at most 255 bytes (on Linux), but otherwise anything: spaces, accents in either Unicode
+# normalization, control characters, spreadsheet formulas, bytes that are not UTF-8 (they arrive
+# as lone surrogates, "\udcff").
+
+#: nbgrader's gradebook declares ``Student.id`` as ``String(128)``: SQLite stores longer ids, other databases refuse them.
+MAX_STUDENT_ID = 128
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Ids used as they are for file names in OUT_DIR. They have no "~" and no upper case, and hashed names
+#: always have a "~": two ids never share a file, even on a case-insensitive or normalizing file system.
+_PLAIN_NAME = re.compile(r"[a-z0-9_][a-z0-9._@-]{0,63}")
+_NAME_PREFIX_BYTES = 48
+
+
+def student_id_problem(student_id: str) -> str | None:
+    """Why ``student_id`` cannot be the student's id in the course (gradebook, ``autograded/``,
+    ``feedback/``), in words, or None when it can.
+
+    The course uses the exact id, as nbgrader does, so an id is refused rather than renamed when
+    nbgrader could not use it faithfully: not UTF-8 text (the gradebook stores text), control
+    characters (newline, tab, escape sequences, bidirectional overrides: they reach nbgrader's logs,
+    formgrader and exports as they are), a comma or a double quote (``nbgrader export`` writes ids
+    into its CSV unquoted: the columns would shift), more than :data:`MAX_STUDENT_ID` characters, or
+    white space at either end (nbgrader's ``--student`` strips it, so its commands could not name the
+    student). Anything else is taken as it is (``col a``, ``José``, ``=1+1``, ...).
+    """
+    if student_id in ("", ".", "..") or "/" in student_id or "\0" in student_id:
+        return "is not a folder name"
+    try:
+        student_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not UTF-8 text"
+    bad = sorted({ch for ch in student_id if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS})
+    if bad:
+        return "has control characters (" + ", ".join(f"U+{ord(ch):04X}" for ch in bad[:6]) + ")"
+    if "," in student_id or '"' in student_id:
+        return "has a comma or a double quote (nbgrader export would write it unquoted into its CSV)"
+    if len(student_id) > MAX_STUDENT_ID:
+        return f"has {len(student_id)} characters, nbgrader's gradebook takes at most {MAX_STUDENT_ID}"
+    if student_id != student_id.strip():
+        return "begins or ends with white space (nbgrader strips it)"
+    return None
+
+
+def _id_bytes(student_id: str) -> bytes:
+    """The folder name's bytes (a name that is not UTF-8 comes back exactly)."""
+    try:
+        return student_id.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return student_id.encode("utf-8", "surrogatepass")
+
+
+def _id_hash(student_id: str) -> str:
+    return hashlib.sha256(_id_bytes(student_id)).hexdigest()[:12]
+
+
 def _safe_name(student_id: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_.@" else "_" for ch in student_id) or "_"
+    """The name of a student's files and folders in OUT_DIR (``results/<name>.json``, ``feedback/<name>/``).
+
+    A short id of lower-case ASCII letters, digits and ``._@-`` (``alice``, ``s-1234``) is its own
+    name. Any other id is a readable prefix (NFC, letters and digits kept, anything else ``_``, at most
+    48 bytes), ``~`` and 12 hex digits of the SHA-256 of the id's exact bytes: ``col a`` ->
+    ``col_a~…``, ``José`` -> ``José~…`` (its NFD twin gets another hash). At most 64 bytes, and unique:
+    plain names have no ``~`` and no upper case, hashed ones always a ``~``.
+    """
+    if _PLAIN_NAME.fullmatch(student_id):
+        return student_id
+    prefix = "".join(ch if ch.isalnum() or ch in "-_.@" else "_" for ch in unicodedata.normalize("NFC", student_id))
+    prefix = prefix.encode("utf-8", "ignore")[:_NAME_PREFIX_BYTES].decode("utf-8", "ignore")
+    if not prefix or prefix[0] in ".-":
+        prefix = "_" + prefix
+    return f"{prefix}~{_id_hash(student_id)}"
+
+
+def _escape_char(ch: str) -> str:
+    o = ord(ch)
+    return "\\\\" if ch == "\\" else f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}"
+
+
+def display_id(student_id: str, width: int = 40) -> str:
+    """``student_id`` as the terminal may show it: as it is when it is plain printable text, else with
+    backslash escapes for control characters (``\\x1b``), invalid bytes, combining marks of a
+    non-NFC id (``Jose\\u0301``), white space at either end and backslashes; longer than ``width``,
+    cut and ended with ``...~`` and the hash that also names its files in OUT_DIR."""
+    text = student_id
+    if not (text.isprintable() and "\\" not in text and text == text.strip() and unicodedata.is_normalized("NFC", text)):
+        last = len(text) - 1
+        text = "".join(_escape_char(ch) if (ch == "\\" or not ch.isprintable() or unicodedata.combining(ch)
+                                            or unicodedata.normalize("NFC", ch) != ch
+                                            or (ch.isspace() and i in (0, last))) else ch
+                       for i, ch in enumerate(text))
+    if len(text) > width:
+        text = text[:max(width - 16, 8)] + "...~" + _id_hash(student_id)
+    return text
+
+
+def _lookalike_notes(student_ids) -> dict[str, str]:
+    """A note for each id that differs from another one only by Unicode normalization, letter case or
+    character width (``José`` and ``Jose\\u0301``, ``Alice`` and ``alice``)."""
+    groups: dict[str, list[str]] = {}
+    for sid in student_ids:
+        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", sid).casefold())
+        groups.setdefault(folded, []).append(sid)
+    notes = {}
+    for same in groups.values():
+        for sid in same if len(same) > 1 else ():
+            others = ", ".join(display_id(o) for o in same if o != sid)
+            notes[sid] = (f"this student id looks like another one ({others}): they differ only by Unicode "
+                          "normalization, letter case or width; graded and recorded as different students "
+                          "(a case-insensitive or normalizing file system, as on macOS or Windows, would mix "
+                          "up their folders): check which is right")
+    return notes
+
+
+def _mark(result: dict, flag: str, note: str | None = None) -> None:
+    """Add ``flag`` (a status word) and ``note`` to ``result`` and choose its status again."""
+    flags = set(result.get("flags") or [])
+    flags.add(flag)
+    result["flags"] = sorted(flags)
+    notes = result.setdefault("notes", [])
+    if note and note not in notes:
+        notes.insert(0, note)
+    result["status"] = choose_status(flags)
+
+
+def _check_id(result: dict) -> None:
+    """Mark a result whose id the course cannot take ``bad-student-id`` (idempotent)."""
+    problem = student_id_problem(result["student_id"])
+    if problem:
+        _mark(result, "bad-student-id", f"not recorded in the course (gradebook, autograded/, feedback/): the "
+                                        f"student id {problem}; rename the folder in the submissions and grade again")
 
 
 def _load_cached(out_dir: Path, student_id: str, key: str) -> dict | None:
@@ -221,7 +399,8 @@ def _load_cached(out_dir: Path, student_id: str, key: str) -> dict | None:
         result = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if result.get("key") != key or result.get("status") == "grader-error" or result.get("student_id") != student_id:
+    if (not isinstance(result, dict) or result.get("key") != key or result.get("status") == "grader-error"
+            or result.get("student_id") != student_id):
         return None
     return result
 
@@ -238,7 +417,19 @@ def _save_result(out_dir: Path, result: dict) -> None:
 # Running the jobs
 
 
+def _deliver(on_result, job: dict, res) -> None:
+    """Hand one job's result to ``on_result``; whatever goes wrong there, the job still gets a result."""
+    try:
+        on_result(res)
+    except Exception as exc:  # noqa: BLE001 - one submission must never stop the class
+        try:
+            on_result(_failed(job, exc, "recording the result failed"))
+        except Exception:  # noqa: BLE001 - the coordinator adds a result for any job left without one
+            pass
+
+
 def _run_jobs(jobs: list[dict], opts: GradeOptions, on_result) -> None:
+    """Grade ``jobs`` and call ``on_result`` once per job, as results come in (never raises for one job)."""
     if not jobs:
         return
     if opts.scheduler is not None:
@@ -254,7 +445,7 @@ def _run_jobs(jobs: list[dict], opts: GradeOptions, on_result) -> None:
                     res = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. a worker that died
                     res = _failed(job, exc)
-                on_result(res)
+                _deliver(on_result, job, res)
         finally:
             if client is not opts.scheduler:
                 client.close()
@@ -262,7 +453,11 @@ def _run_jobs(jobs: list[dict], opts: GradeOptions, on_result) -> None:
     workers = opts.workers or os.cpu_count() or 1
     if workers <= 1 or len(jobs) == 1:
         for job in jobs:
-            on_result(grade_submission(job))
+            try:
+                res = grade_submission(job)
+            except Exception as exc:  # noqa: BLE001 - grade_submission never raises, but one job must not stop the rest
+                res = _failed(job, exc)
+            _deliver(on_result, job, res)
         return
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
@@ -273,13 +468,13 @@ def _run_jobs(jobs: list[dict], opts: GradeOptions, on_result) -> None:
                 res = fut.result()
             except Exception as exc:  # noqa: BLE001 - a worker process that died
                 res = _failed(job, exc)
-            on_result(res)
+            _deliver(on_result, job, res)
 
 
-def _failed(job: dict, exc: BaseException) -> dict:
+def _failed(job: dict, exc: BaseException, what: str = "the grading worker failed") -> dict:
     return {"student_id": job["student_id"], "assignment": job["assignment_id"], "notebook": job["notebook"],
             "key": job["key"], "status": "grader-error", "flags": ["grader-error"],
-            "notes": [f"the grading worker failed: {type(exc).__name__}: {exc}"[:500]], "score": 0.0,
+            "notes": [f"{what}: {type(exc).__name__}: {exc}"[:500]], "score": 0.0,
             "max_score": None, "cells": {}, "exercises": {}, "timestamp": job.get("timestamp"),
             "autograded": None, "feedback_html": None, "seconds": None}
 
@@ -319,52 +514,60 @@ def _write_gradebook(course: Course, results: list[dict], assignment_id: str, no
     from nbgrader.preprocessors import AssignLatePenalties
 
     solution_ids = [nbs._gid(c) for c in master.cells if nbs._is(c, "solution") and nbs._gid(c)]
+    recorded = []
     with warnings.catch_warnings(), Gradebook(course.db_url, course.course_id) as gb:
         warnings.simplefilter("ignore")  # nbgrader's update_or_create_submission trips SQLAlchemy autoflush warnings
         for r in results:
-            sid = r["student_id"]
-            gb.update_or_create_student(sid)
-            kwargs = {"timestamp": r["timestamp"]} if r.get("timestamp") else {}
-            gb.update_or_create_submission(assignment_id, sid, **kwargs)
-            sub_nb = gb.find_submission_notebook(notebook_id, assignment_id, sid)
-            tampered = {e["grade_id"] for e in r.get("exercises", {}).values()
-                        if e.get("kernel_passed") and not e.get("passed")}
-            for gid, cell in r.get("cells", {}).items():
-                try:
-                    grade = gb.find_grade(gid, notebook_id, assignment_id, sid)
-                except MissingEntry:
-                    continue
-                if cell["kind"] == "test":
-                    grade.auto_score = float(cell["score"] or 0.0)
-                    grade.needs_manual_grade = grade.manual_score is not None or gid in tampered
-                else:
-                    grade.auto_score = None
-                    grade.needs_manual_grade = True
-            if r["status"] == "grader-error":
-                for grade in sub_nb.grades:
-                    grade.needs_manual_grade = True
-            unchanged = set(r.get("unchanged_solutions", []))
-            per_cell = {}
-            for ex in r.get("exercises", {}).values():
-                if ex.get("solution_cell"):
-                    text = (f"Verifier: {ex['score']:g}/{ex['points']:g} ({'passed' if ex['passed'] else ex['outcome']})"
-                            + "".join(f"\n- {p}" for p in ex.get("problems", [])[:3]))
-                    per_cell[ex["solution_cell"]] = text
-            for gid in solution_ids:
-                try:
-                    comment = gb.find_comment(gid, notebook_id, assignment_id, sid)
-                except MissingEntry:
-                    continue
-                if gid in unchanged:
-                    comment.auto_comment = "No response."
-                else:
-                    comment.auto_comment = per_cell.get(gid)
-                if gid == solution_ids[0] and r["status"] != "graded":
-                    note = f"Grader status: {r['status']}. " + " ".join(r.get("notes", [])[:3])
-                    comment.auto_comment = (note + ("\n" + comment.auto_comment if comment.auto_comment else ""))[:4000]
-            sub_nb.flagged = r["status"] not in ("graded",)
-            gb.db.commit()
-    for r in results:
+            if "bad-student-id" in (r.get("flags") or []):
+                continue  # see student_id_problem: only OUT_DIR has it
+            try:
+                sid = r["student_id"]
+                gb.update_or_create_student(sid)
+                kwargs = {"timestamp": r["timestamp"]} if r.get("timestamp") else {}
+                gb.update_or_create_submission(assignment_id, sid, **kwargs)
+                sub_nb = gb.find_submission_notebook(notebook_id, assignment_id, sid)
+                tampered = {e["grade_id"] for e in r.get("exercises", {}).values()
+                            if e.get("kernel_passed") and not e.get("passed")}
+                for gid, cell in r.get("cells", {}).items():
+                    try:
+                        grade = gb.find_grade(gid, notebook_id, assignment_id, sid)
+                    except MissingEntry:
+                        continue
+                    if cell["kind"] == "test":
+                        grade.auto_score = float(cell["score"] or 0.0)
+                        grade.needs_manual_grade = grade.manual_score is not None or gid in tampered
+                    else:
+                        grade.auto_score = None
+                        grade.needs_manual_grade = True
+                if r["status"] == "grader-error":
+                    for grade in sub_nb.grades:
+                        grade.needs_manual_grade = True
+                unchanged = set(r.get("unchanged_solutions", []))
+                per_cell = {}
+                for ex in r.get("exercises", {}).values():
+                    if ex.get("solution_cell"):
+                        text = (f"Verifier: {ex['score']:g}/{ex['points']:g} ({'passed' if ex['passed'] else ex['outcome']})"
+                                + "".join(f"\n- {p}" for p in ex.get("problems", [])[:3]))
+                        per_cell[ex["solution_cell"]] = text
+                for gid in solution_ids:
+                    try:
+                        comment = gb.find_comment(gid, notebook_id, assignment_id, sid)
+                    except MissingEntry:
+                        continue
+                    if gid in unchanged:
+                        comment.auto_comment = "No response."
+                    else:
+                        comment.auto_comment = per_cell.get(gid)
+                    if gid == solution_ids[0] and r["status"] != "graded":
+                        note = f"Grader status: {r['status']}. " + " ".join(r.get("notes", [])[:3])
+                        comment.auto_comment = (note + ("\n" + comment.auto_comment if comment.auto_comment else ""))[:4000]
+                sub_nb.flagged = r["status"] not in ("graded",)
+                gb.db.commit()
+                recorded.append(r)
+            except Exception as exc:  # noqa: BLE001 - one submission the gradebook refuses must not lose the others
+                gb.db.rollback()
+                _mark(r, "grader-error", f"the gradebook could not record this submission: {type(exc).__name__}: {exc}"[:300])
+    for r in recorded:
         if r.get("timestamp"):
             resources = {"nbgrader": {"db_url": course.db_url, "assignment": assignment_id, "notebook": notebook_id,
                                       "student": r["student_id"]}}
@@ -376,39 +579,69 @@ def _write_gradebook(course: Course, results: list[dict], assignment_id: str, no
 
 def _write_files(course: Course, opts: GradeOptions, results: list[dict], assignment_id: str, notebook: str,
                  submissions: dict, course_files: bool = True) -> None:
-    """Feedback HTML into OUT_DIR; with ``course_files``, autograded notebooks and feedback into the course."""
-    stem = Path(notebook).stem
+    """Feedback HTML into ``OUT_DIR/feedback/<name>/`` (see :func:`_safe_name`); with ``course_files``,
+    autograded notebooks and feedback into the course, under the exact id (not for a ``bad-student-id``).
+    A student whose files cannot be written is marked ``grader-error``; the others are written."""
     for r in results:
-        sid = r["student_id"]
-        targets = [Path(opts.out_dir) / "feedback" / _safe_name(sid) / assignment_id]
-        adir = course.path(course.coursedir.autograded_directory, sid, assignment_id)
-        fdir = course.path(course.coursedir.feedback_directory, sid, assignment_id)
-        ts = submissions.get(sid, {}).get("timestamp")
-        if r.get("autograded") and course_files:
-            adir.mkdir(parents=True, exist_ok=True)
-            (adir / notebook).write_text(r["autograded"], encoding="utf-8")
-            if ts:
-                (adir / "timestamp.txt").write_text(ts)
-            targets.append(fdir)
-        if r.get("feedback_html"):
-            for d in targets:
-                d.mkdir(parents=True, exist_ok=True)
-                (d / f"{stem}.html").write_text(r["feedback_html"], encoding="utf-8")
-                if ts and d == fdir:
-                    (d / "timestamp.txt").write_text(ts)
+        try:
+            _write_files_of(course, opts, r, assignment_id, notebook, submissions,
+                            course_files and "bad-student-id" not in (r.get("flags") or []))
+        except Exception as exc:  # noqa: BLE001 - one student's files must not stop the others'
+            _mark(r, "grader-error", f"the feedback or autograded files could not be written: {type(exc).__name__}: {exc}"[:300])
+
+
+def _write_files_of(course: Course, opts: GradeOptions, r: dict, assignment_id: str, notebook: str,
+                    submissions: dict, course_files: bool) -> None:
+    stem = Path(notebook).stem
+    sid = r["student_id"]
+    targets = [Path(opts.out_dir) / "feedback" / _safe_name(sid) / assignment_id]
+    adir = course.path(course.coursedir.autograded_directory, sid, assignment_id)
+    fdir = course.path(course.coursedir.feedback_directory, sid, assignment_id)
+    ts = submissions.get(sid, {}).get("timestamp")
+    if r.get("autograded") and course_files:
+        adir.mkdir(parents=True, exist_ok=True)
+        (adir / notebook).write_text(r["autograded"], encoding="utf-8")
+        if ts:
+            (adir / "timestamp.txt").write_text(ts)
+        targets.append(fdir)
+    if r.get("feedback_html"):
+        for d in targets:
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"{stem}.html").write_text(r["feedback_html"], encoding="utf-8")
+            if ts and d == fdir:
+                (d / "timestamp.txt").write_text(ts)
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"), and the quote that neutralizes it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def _csv_text(text) -> str:
+    """A text cell of grades.csv: a leading ``'`` when it starts with ``= + - @``, tab or carriage return
+    (OWASP's advice: the spreadsheet then shows text, not a formula), or with ``'`` itself, so that
+    removing one leading ``'`` always gives the exact text back. Numbers are written as numbers."""
+    text = "" if text is None else str(text)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _write_csv(path: Path, results: list[dict], exercise_names: list[str]) -> None:
+    """grades.csv, one row per result, UTF-8 (an id that is not UTF-8 has its bytes as ``\\udcff``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.part")
-    with open(tmp, "w", newline="") as f:
+    with open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
         w = csv.writer(f)
         w.writerow(["student_id", "assignment", "score", "max_score", "status"] + exercise_names + ["flags", "notes"])
         for r in sorted(results, key=lambda r: r["student_id"]):
-            exs = r.get("exercises", {})
-            w.writerow([r["student_id"], r["assignment"], _num(r.get("score")), _num(r.get("max_score")), r["status"]]
+            try:
+                exs = r.get("exercises", {})
+                row = ([_csv_text(r["student_id"]), _csv_text(r["assignment"]), _num(r.get("score")),
+                        _num(r.get("max_score")), _csv_text(r["status"])]
                        + [_num(exs.get(n, {}).get("score")) for n in exercise_names]
-                       + ["+".join(r.get("flags", [])), " | ".join(r.get("notes", []))[:2000]])
+                       + [_csv_text("+".join(r.get("flags", []))), _csv_text(" | ".join(r.get("notes", []))[:2000])])
+            except Exception as exc:  # noqa: BLE001 - a result the grader cannot tabulate still gets its row
+                row = ([_csv_text(r.get("student_id")), _csv_text(r.get("assignment")), "", "", "grader-error"]
+                       + [""] * len(exercise_names) + ["grader-error", _csv_text(f"the result could not be tabulated: {exc}")])
+            w.writerow(row)
     os.replace(tmp, path)
 
 
@@ -423,7 +656,7 @@ def _summary(results: list[dict], exercise_names: list[str], seconds: float, gra
     rows = [["student", "status", "score"] + exercise_names]
     for r in sorted(results, key=lambda r: r["student_id"]):
         exs = r.get("exercises", {})
-        rows.append([r["student_id"], r["status"], f"{_num(r.get('score'))}/{_num(r.get('max_score'))}"]
+        rows.append([display_id(r["student_id"]), r["status"], f"{_num(r.get('score'))}/{_num(r.get('max_score'))}"]
                     + [_num(exs.get(n, {}).get("score")) or "-" for n in exercise_names])
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
@@ -472,7 +705,7 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
             log(f"WARNING: grading WITHOUT a sandbox ({sandbox.why_unsandboxed}); every result will say 'unsandboxed'")
         options = {**DEFAULT_OPTIONS, "cell_timeout": float(opts.cell_timeout),
                    "notebook_timeout": float(opts.notebook_timeout), "verify_timeout": float(opts.verify_timeout),
-                   "feedback_timeout": float(opts.feedback_timeout),
+                   "feedback_timeout": float(opts.feedback_timeout), "judge_timeout": float(opts.judge_timeout),
                    "memory_mb": int(opts.memory_mb), "total_memory_mb": int(opts.total_memory_mb),
                    "nproc": int(opts.nproc), "allow_unsandboxed": bool(opts.allow_unsandboxed)}
         fingerprint = json.dumps({k: v for k, v in options.items()}, sort_keys=True) + f"|sandboxed={sandbox.sandboxed}"
@@ -487,8 +720,12 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
         results, jobs = [], []
         for sub in subs:
             key = _key(sub, version, fingerprint)
-            cached = None if opts.force else _load_cached(out_dir, sub["student_id"], key)
+            try:
+                cached = None if opts.force else _load_cached(out_dir, sub["student_id"], key)
+            except Exception:  # noqa: BLE001 - a result file that cannot be read: grade again
+                cached = None
             if cached is not None:
+                _check_id(cached)
                 cached["_reused"] = True
                 results.append(cached)
                 continue
@@ -504,18 +741,35 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
             progress = tqdm(total=len(subs), initial=reused, desc=f"grading {aid}", unit="nb", file=sys.stderr)
 
         def on_result(res: dict) -> None:
-            if res.get("status") != "grader-error":
-                _save_result(out_dir, res)
             results.append(res)
+            try:
+                _check_id(res)
+                if res.get("status") != "grader-error":
+                    _save_result(out_dir, res)
+            except Exception as exc:  # noqa: BLE001 - e.g. a file system that refuses the name: this student only
+                _mark(res, "grader-error", f"the result could not be saved: {type(exc).__name__}: {exc}"[:300])
             if progress is not None:
-                progress.set_postfix_str(f"{res['student_id']}: {res['status']}", refresh=False)
-                progress.update(1)
+                try:
+                    progress.set_postfix_str(f"{display_id(res['student_id'], 24)}: {res['status']}", refresh=False)
+                    progress.update(1)
+                except Exception:  # noqa: BLE001 - the progress bar is not worth a submission
+                    pass
 
         try:
             _run_jobs(jobs, opts, on_result)
         finally:
             if progress is not None:
                 progress.close()
+        results[:] = list({r.get("student_id"): r for r in results}.values())  # one row per student, the last word kept
+        done = {r.get("student_id") for r in results}
+        for job in jobs:  # every submission gets exactly one row, whatever happened to its job
+            if job["student_id"] not in done:
+                results.append(_failed(job, RuntimeError("no result came back"), "grading failed"))
+                _check_id(results[-1])
+        for sid, note in _lookalike_notes([s["student_id"] for s in subs]).items():
+            for r in results:
+                if r["student_id"] == sid and note not in r.setdefault("notes", []):
+                    r["notes"].append(note)
 
         by_student = {s["student_id"]: s for s in subs}
         if opts.update_gradebook:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import json
 import re
 import uuid
@@ -301,7 +302,8 @@ _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDe
 def definitions_only(source: str) -> bool:
     """True for code that only imports and defines: functions, classes, constants, docstrings.
 
-    Such a cell can be re-run by the verifier without running a learner's experiments.
+    The verifier's former rule, whole cells or nothing (one ``print`` beside a helper lost it). It
+    now keeps statements, not cells: see :func:`verifier_plan`; this strict test stays for callers.
     """
     try:
         tree = ast.parse(source)
@@ -322,22 +324,524 @@ def definitions_only(source: str) -> bool:
 
 
 def verifier_sources(nb, master) -> list[str]:
-    """What the verifier re-runs: the solution cells and the learner's own helper cells.
+    """What the verifier re-runs, one string per cell, in notebook order: see :func:`verifier_plan`."""
+    return verifier_plan(nb, master).sources
 
-    A learner may put a helper function in a cell of their own; leaving it out would score an
-    honest answer 0. Cells that are not solution cells are taken only when they are the
-    learner's (not a cell of the master, verbatim) and hold nothing but definitions.
+
+# ---------------------------------------------------------------------------------------------
+# What the verifier re-runs
+#
+# The verifier re-runs a submission's code in a fresh sandbox and must (a) give an honest learner
+# the helpers their functions use, wherever they wrote them, and (b) never re-run the notebook's
+# experiments (training runs, sweeps, plots, widgets): they are what make a notebook take seconds,
+# and the verifier has to stay a fraction of a second per submission. Running whole cells with a
+# time budget (and stubbed plotting) would do (a) but not (b); running only cells made of nothing
+# but definitions did (b) but not (a): one `print` in a helper cell cost the learner the points
+# of every function using it, and got them marked tamper-suspected. So the rule works statement
+# by statement, on the syntax alone (deterministic, reproducible from the notebook, no learner
+# code runs in the grader), and keeps what *defines* something and is cheap to run. The names a
+# statement binds are tracked along the notebook, so that a kept statement never reads a name
+# the verifier does not have (it would fail and take the rest of its cell with it), and only what
+# the solution cells need is kept (so a plotting import costs nothing unless a graded function
+# plots).
+
+#: Calls an assignment (or a decorator, a default value, a class body) may make and still count as
+#: defining a constant rather than running an experiment: constructors and cheap functions of the
+#: standard library and NumPy, by qualified name (``np.zeros`` is ``numpy.zeros`` whatever the alias).
+CHEAP_CALLS = frozenset(
+    {f"builtins.{n}" for n in (
+        "abs all any bool bytes chr complex dict divmod enumerate float format frozenset hex int isinstance "
+        "issubclass len list max min object oct ord pow range repr reversed round set slice sorted str sum tuple "
+        "zip staticmethod classmethod property").split()}
+    | {f"numpy.{n}" for n in (
+        "array asarray asanyarray ascontiguousarray zeros ones full empty eye identity diag diagflat linspace "
+        "logspace geomspace arange zeros_like ones_like full_like empty_like float64 float32 float16 int64 int32 "
+        "int16 int8 uint8 bool_ complex128 dtype finfo iinfo sqrt exp log log2 log10 log1p expm1 abs absolute "
+        "sign floor ceil round clip minimum maximum sin cos tan tanh arcsin arccos arctan arctan2 sinh cosh hypot "
+        "power square reciprocal stack vstack hstack concatenate outer reshape transpose atleast_1d atleast_2d "
+        "meshgrid isfinite isnan isinf vectorize random.default_rng").split()}
+    | {f"functools.{n}" for n in "partial partialmethod lru_cache cache wraps total_ordering cached_property".split()}
+    | {f"collections.{n}" for n in "namedtuple OrderedDict defaultdict deque Counter".split()}
+    | {f"itertools.{n}" for n in "product combinations permutations chain repeat islice".split()}
+    | {"dataclasses.dataclass", "dataclasses.field", "fractions.Fraction", "decimal.Decimal", "operator.itemgetter",
+       "operator.attrgetter", "abc.abstractmethod", "typing.NamedTuple", "typing.TypeVar", "typing.overload",
+       "enum.auto"})
+#: Modules every function of which is cheap.
+CHEAP_MODULES = frozenset({"math", "cmath"})
+#: ``name.method(...)`` statements kept when ``name`` is a value the kept code defined (a dict or list of
+#: settings being filled in): a change the functions would see in the kernel.
+MUTATORS = frozenset("append extend insert update setdefault add discard remove pop clear sort reverse".split())
+#: Methods that do not change their object: calling them in a statement the verifier skips leaves the object
+#: as the kept code made it (any other method might have changed it).
+_READ_ONLY_METHODS = frozenset(
+    "items keys values get copy count index tolist format sum mean std var min max round reshape astype ravel "
+    "flatten transpose dot any all argmax argmin cumsum prod startswith endswith split join upper lower strip "
+    "replace __repr__ __str__".split())
+_KEY_CALLERS = frozenset({"builtins.sorted", "builtins.min", "builtins.max"})
+#: ``%%time`` and ``%%capture`` run their cell as it is (timed, or with its output captured).
+_TRANSPARENT_CELL_MAGIC = re.compile(r"\A[ \t]*%%(?:time|capture)\b[^\n]*(?:\n|\Z)")
+_NAME_ERROR = re.compile(r"NameError: name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
+
+
+def python_source(source) -> str | None:
+    """A cell's code as plain Python, or None when it is not Python even for IPython.
+
+    Code that parses is returned as it is. Otherwise IPython's own input transformation turns
+    ``%magic`` lines, ``!shell`` commands, ``obj?`` help and ``%%cell_magic`` cells into the calls
+    IPython makes (``get_ipython().run_line_magic(...)``, ...), so that a ``%matplotlib inline``
+    line no longer makes the whole cell a syntax error. A first line ``%%time`` or ``%%capture``
+    is dropped (IPython runs the rest of the cell as usual).
     """
-    shipped = {c.source for c in master.cells if c.cell_type == "code"}
-    out = []
-    for c in nb.cells:
-        if c.cell_type != "code":
+    if not isinstance(source, str):
+        return None
+    m = _TRANSPARENT_CELL_MAGIC.match(source)
+    if m:
+        source = "\n" + source[m.end():]  # the same line numbers
+    try:
+        ast.parse(source)
+        return source
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        text = TransformerManager().transform_cell(source)
+        ast.parse(text)
+        return text
+    except Exception:  # noqa: BLE001 - not Python, whatever the reason
+        return None
+
+
+def _calls_get_ipython(node) -> bool:
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "get_ipython"
+               for n in ast.walk(node))
+
+
+def _solution_for_verifier(source: str) -> str:
+    """A solution cell as the verifier runs it: whole, as written. Only when IPython syntax (a
+    ``%matplotlib inline`` line) makes it invalid Python, it is transformed as IPython does and its
+    top-level IPython-only statements become ``pass`` (there is no IPython in the verifier)."""
+    text = python_source(source)
+    if text is None or text == source:
+        return source
+    try:
+        tree = ast.parse(text)
+        if not any(_calls_get_ipython(s) for s in tree.body if not isinstance(s, _SCOPES)):
+            return text
+        tree.body = [ast.Pass() if not isinstance(s, _SCOPES) and _calls_get_ipython(s) else s for s in tree.body]
+        return ast.unparse(ast.fix_missing_locations(tree))
+    except (SyntaxError, ValueError, RecursionError):
+        return text
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _alias_name(alias) -> str:
+    return alias.asname or alias.name.split(".")[0]
+
+
+def _now(node):
+    """The nodes of ``node`` that are evaluated when it runs: not the bodies of functions and lambdas
+    it defines (those run when they are called), but their decorators, defaults and annotations."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = n.args
+            stack += a.defaults + [d for d in a.kw_defaults if d is not None]
+            if not isinstance(n, ast.Lambda):
+                stack += n.decorator_list + [x.annotation for x in a.posonlyargs + a.args + a.kwonlyargs
+                                             + [a.vararg, a.kwarg] if x is not None and x.annotation is not None]
+                stack += [n.returns] if n.returns is not None else []
+        else:
+            stack += list(ast.iter_child_nodes(n))
+
+
+def _stores(node) -> set:
+    """Names ``node`` binds (or deletes) in the scope it runs in."""
+    out = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, _SCOPES):
+            out.add(n.name)
             continue
-        if _is(c, "solution"):
-            out.append(c.source)
-        elif not _nbg(c) and c.source not in shipped and definitions_only(c.source):
-            out.append(c.source)
+        if isinstance(n, (ast.Import, ast.ImportFrom)):
+            out |= {_alias_name(a) for a in n.names if a.name != "*"}
+            continue
+        if isinstance(n, (ast.Lambda, *_COMPREHENSIONS)):
+            continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(n.id)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            out.add(n.name)
+        stack += list(ast.iter_child_nodes(n))
     return out
+
+
+def _loads_now(node, skip_annotations: bool = False) -> set:
+    """Names read when ``node`` runs (a class body's own names excluded)."""
+    if isinstance(node, ast.ClassDef):
+        head = set()
+        for e in node.decorator_list + node.bases + [k.value for k in node.keywords]:
+            head |= _loads_now(e)
+        body, local = set(), set()
+        for s in node.body:
+            body |= _loads_now(s, skip_annotations) - local
+            local |= _stores(s)
+        return head | body
+    loads, bound_inside = set(), set()
+    annotations = set()
+    if skip_annotations and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = node.args
+        annotations = {id(x.annotation) for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
+                       if x is not None and x.annotation is not None} | ({id(node.returns)} if node.returns else set())
+    skip = set()
+    for n in _now(node):
+        if id(n) in annotations:
+            skip |= {id(m) for m in ast.walk(n)}
+        if id(n) in skip:
+            continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            loads.add(n.id)
+        elif isinstance(n, ast.comprehension):
+            bound_inside |= {m.id for m in ast.walk(n.target) if isinstance(m, ast.Name)}
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            loads.add(n.target.id)
+    return loads - bound_inside
+
+
+def _base(expr):
+    """``a`` for ``a``, ``a.b``, ``a[0].b`` ...; None when the chain does not start at a name."""
+    while isinstance(expr, (ast.Attribute, ast.Subscript)):
+        expr = expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def _global_refs(code) -> set:
+    """Module-level names ``code`` (a statement or source text) refers to, including from inside the
+    functions and classes it defines (their own local names excluded)."""
+    import symtable
+
+    try:
+        text = code if isinstance(code, str) else ast.unparse(code)
+        table = symtable.symtable(text, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError):
+        nodes = ast.walk(ast.parse(code)) if isinstance(code, str) else ast.walk(code)
+        return {n.id for n in nodes if isinstance(n, ast.Name)}
+    out = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    stack = list(table.get_children())
+    while stack:
+        t = stack.pop()
+        out |= {s.get_name() for s in t.get_symbols() if s.is_global() and (s.is_referenced() or s.is_assigned())}
+        stack += t.get_children()
+    return out
+
+
+class _Names:
+    """What the code kept so far has bound: name -> (kind, qualified name), kind one of builtin,
+    module (an import: the qualified name of what it imported), def, class, value."""
+
+    def __init__(self):
+        import builtins
+
+        self.bound = {n: ("builtin", f"builtins.{n}") for n in dir(builtins) if not n.startswith("_")}
+        self.bound.update({"np": ("module", "numpy"), "math": ("module", "math"), "__name__": ("value", None)})
+        self.star = False
+
+    def kind(self, name):
+        return self.bound.get(name, (None, None))[0]
+
+    def has(self, names) -> bool:
+        return self.star or all(n in self.bound for n in names)
+
+    def qualname(self, expr):
+        parts = []
+        while isinstance(expr, ast.Attribute):
+            parts.append(expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name):
+            return None
+        kind, qual = self.bound.get(expr.id, (None, None))
+        if qual is None or kind not in ("builtin", "module"):
+            return None
+        return ".".join([qual, *reversed(parts)])
+
+    def bind(self, node):
+        """Record what ``node`` (a statement that runs) binds."""
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                self.bound[_alias_name(a)] = ("module", a.name if a.asname else a.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            for a in node.names:
+                if a.name == "*":
+                    self.star = True
+                elif not node.level:
+                    self.bound[_alias_name(a)] = ("module", f"{node.module}.{a.name}")
+                else:
+                    self.bound.pop(_alias_name(a), None)
+        else:
+            kind = "def" if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else \
+                "class" if isinstance(node, ast.ClassDef) else "value"
+            for name in _stores(node):
+                self.bound[name] = (kind, None)
+
+    def forget(self, names):
+        for name in names:
+            self.bound.pop(name, None)
+
+
+def _cheap_call(qual) -> bool:
+    return qual is not None and (qual in CHEAP_CALLS or qual.split(".")[0] in CHEAP_MODULES)
+
+
+def _cheap(node, names: _Names) -> bool:
+    """Every call made when ``node`` runs is a cheap one (and nothing awaits or yields)."""
+    for n in _now(node):
+        if isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom)):
+            return False
+        if isinstance(n, ast.Call):
+            qual = names.qualname(n.func)
+            if not _cheap_call(qual):
+                return False
+            if qual in _KEY_CALLERS and any(k.arg == "key" and not _cheap_call(names.qualname(k.value))
+                                            for k in n.keywords):
+                return False  # sorted(..., key=f) calls f
+    return True
+
+
+def _decorators_ok(node, names: _Names, class_locals=frozenset()) -> bool:
+    """Decorators run when the definition does: a cheap one, a property's ``.setter``, or one of the
+    learner's own functions (which wraps; a widget's ``@interact`` would run an experiment)."""
+    for d in node.decorator_list:
+        target = d.func if isinstance(d, ast.Call) else d
+        if _cheap_call(names.qualname(target)):
+            continue
+        if isinstance(d, ast.Name) and names.kind(d.id) == "def":
+            continue
+        if isinstance(d, ast.Attribute) and d.attr in ("setter", "getter", "deleter") \
+                and isinstance(d.value, ast.Name) and d.value.id in class_locals:
+            continue
+        return False
+    return True
+
+
+def _class_body_ok(node, names: _Names) -> bool:
+    local = set()
+    for s in node.body:
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if not _decorators_ok(s, names, local):
+                return False
+        elif isinstance(s, ast.ClassDef):
+            if not (_decorators_ok(s, names, local) and _class_body_ok(s, names)):
+                return False
+        elif not isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Pass, ast.Import, ast.ImportFrom)) \
+                and not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)):
+            return False
+        local |= _stores(s)
+    return True
+
+
+def _own_value(expr, names: _Names) -> str | None:
+    """The name at the start of ``expr`` (``d`` in ``d['k']``), when it is a value the kept code made
+    (not a module, a builtin or something the verifier does not have)."""
+    base = _base(expr)
+    return base if base is not None and names.kind(base) in ("value", "class", "def") else None
+
+
+def _keep(node, names: _Names, future_annotations: bool) -> set | None:
+    """The names ``node`` defines or changes when it is a statement the verifier runs, else None."""
+    if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+        return set()
+    if isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and not node.level):
+        return {_alias_name(a) for a in node.names if a.name != "*"} or {"*"}
+    if not names.has(_loads_now(node, future_annotations)):
+        return None
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
+            and node.value.func.attr in MUTATORS and _own_value(node.value.func.value, names):
+        call = node.value  # DEFAULTS.update(momentum=0.95), with cheap arguments
+        cheap = all(_cheap(a, names) for a in call.args + [k.value for k in call.keywords])
+        return {_base(call.func.value)} if cheap else None
+    if not _cheap(node, names):
+        return None
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return {node.name} if _decorators_ok(node, names) else None
+    if isinstance(node, ast.ClassDef):
+        return {node.name} if _decorators_ok(node, names) and _class_body_ok(node, names) else None
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        if node.value is None:
+            return None
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        out = set()
+        for t in targets:
+            if all(isinstance(n, (ast.Name, ast.Starred, ast.Tuple, ast.List, ast.Store)) for n in ast.walk(t)):
+                out |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+            elif isinstance(t, (ast.Subscript, ast.Attribute)) and _own_value(t, names):
+                out.add(_base(t))  # DEFAULTS["momentum"] = 0.95 (but not np.allclose = ...)
+            else:
+                return None
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
+                and names.kind(node.target.id) not in ("value", "class", "def"):
+            return None
+        return out
+    return None
+
+
+def _changed_by(node, names: _Names) -> set:
+    """Names a statement the verifier skips may have bound or changed: what it assigns, and the
+    values it calls a method of or assigns into (not modules: ``np.random.seed(0)`` leaves ``np``)."""
+    out = _stores(node)
+    for n in _now(node):
+        if isinstance(n, (ast.Subscript, ast.Attribute)) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(_base(n))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr not in _READ_ONLY_METHODS:
+            out.add(_base(n.func.value))
+    return {x for x in out if x is not None and names.kind(x) not in ("module", "builtin")}
+
+
+@dataclasses.dataclass
+class VerifierPlan:
+    """What the verifier runs for one notebook (see :func:`verifier_plan`)."""
+
+    #: One string of code per cell that has something to run, in notebook order.
+    sources: list
+    #: Module-level names that statements the verifier skips set (and nothing it runs sets).
+    not_run: set
+    #: (index of the code cell, code) of each statement taken from a cell other than a solution cell.
+    kept: list
+
+
+def plan_cells(cells) -> VerifierPlan:
+    """:func:`verifier_plan` on ``[(is_solution, source), ...]`` (the code cells the verifier looks at)."""
+    names = _Names()
+    parsed, candidates, dropped = [], [], set()
+    roots, solution_stores = set(), set()
+    for index, (is_solution, source) in enumerate(cells):
+        if is_solution:
+            text = _solution_for_verifier(source)
+            parsed.append((True, text))
+            tree = None
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            roots |= _global_refs(text)
+            for node in tree.body:
+                solution_stores |= _stores(node)
+                names.bind(node)
+            roots |= solution_stores
+            continue
+        parsed.append((False, None))
+        text = python_source(source)
+        if text is None:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        future = any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+                     and any(a.name == "annotations" for a in n.names) for n in tree.body)
+        for node in tree.body:
+            defines = _keep(node, names, future)
+            if defines is None:
+                changed = _changed_by(node, names)
+                dropped |= _stores(node)
+                names.forget(changed)
+            else:
+                candidates.append({"cell": index, "node": node, "defines": defines, "refs": None, "keep": False})
+                names.bind(node)
+    # Keep what the solution cells need, directly or through what they need.
+    reach = set(roots)
+    changed = True
+    while changed:
+        changed = False
+        for c in candidates:
+            if c["keep"] or not (c["defines"] & reach or "*" in c["defines"]):
+                continue
+            c["keep"], changed = True, True
+            c["refs"] = _global_refs(c["node"])
+            reach |= c["refs"]
+    per_cell: dict[int, list] = {}
+    kept = []
+    for c in candidates:
+        node = c["node"]
+        if not c["keep"]:
+            if not (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+                continue
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and "*" not in c["defines"]:
+            aliases = [a for a in node.names if _alias_name(a) in reach]
+            if len(aliases) < len(node.names):
+                node = copy.copy(node)
+                node.names = aliases
+        per_cell.setdefault(c["cell"], []).append(node)
+    sources = []
+    for index, (is_solution, text) in enumerate(parsed):
+        if is_solution:
+            sources.append(text)
+            continue
+        nodes = per_cell.get(index, [])
+        if not any(not (isinstance(n, ast.ImportFrom) and n.module == "__future__") for n in nodes):
+            continue
+        try:
+            code = [ast.unparse(n) for n in nodes]
+        except (ValueError, RecursionError):
+            continue
+        kept += [(index, s) for s in code]
+        sources.append("\n".join(code))
+    defined = set()
+    for c in candidates:
+        if c["keep"]:
+            defined |= c["defines"]
+    return VerifierPlan(sources=sources, not_run=dropped - defined - solution_stores, kept=kept)
+
+
+def verifier_plan(nb, master=None) -> VerifierPlan:
+    """What the verifier re-runs of a (restored) notebook, and which names it leaves out.
+
+    **Solution cells** run whole, as written (IPython-only lines such as ``%matplotlib inline``
+    become ``pass``). Test and task cells never run. From **every other code cell** (the
+    learner's and the course's alike: the rule reads the notebook alone) the verifier runs, in
+    notebook order, the top-level statements that *define* something cheaply:
+
+    - ``import`` and ``from ... import`` (not relative ones);
+    - ``def`` and ``class`` (decorators: cheap ones, a property's setter, or the learner's own;
+      a class body holds only definitions and assignments; defaults and bases make cheap calls);
+    - assignments ``NAME = ...`` (also ``+=``, and into a value the kept code made:
+      ``DEFAULTS["momentum"] = 0.95``) whose right-hand side calls nothing but :data:`CHEAP_CALLS`
+      (``dict``, ``list``, ``range``, ``np.array``, ``np.zeros``, ``np.linspace``, ``np.finfo``,
+      ``math.*``, ``functools.partial``, ...);
+    - ``DEFAULTS.update(...)``-style calls (:data:`MUTATORS`) on such a value;
+
+    and only those that the solution cells need, directly or through other kept statements (an
+    unused ``import matplotlib.pyplot`` costs nothing). Everything else is skipped, statement by
+    statement rather than cell by cell: other calls (``print``, plots, ``train(...)``,
+    ``np.random.seed``), loops, ``if``/``with``/``try`` blocks, bare expressions, assignments into
+    modules (``np.allclose = ...``). A statement that reads a name the verifier would not have
+    (set by a skipped statement, or possibly changed by one: ``rows.append(train())``) is
+    skipped too, so what runs does not fail for want of a name.
+
+    Cheap is not bounded (``np.zeros(10**10)``): the sandbox's limits bound it, and the verifier
+    retries without a cell that hangs or kills its process. What this cannot reproduce is a value
+    that a skipped statement changes and a graded function reads (``LR = tune()``), or a helper
+    the notebook redefines after the test cell: there the kernel and the verifier can disagree;
+    :attr:`VerifierPlan.not_run` lets the grader tell a NameError of that kind from tampering.
+    ``master`` is not used: the rule reads the notebook alone.
+    """
+    cells = [(_is(c, "solution"), c.source) for c in nb.cells if c.cell_type == "code"
+             and not (_is(c, "grade") and not _is(c, "solution")) and not _is(c, "task")]
+    return plan_cells(cells)
+
+
+def names_not_run(problems, nb, master=None) -> list[str]:
+    """The names a graded function's NameErrors (in the verifier's ``problems``) are about that the
+    notebook does set, in statements the verifier skips: not tampering, a limit of the verifier."""
+    missing = {m.group(1) for p in problems for m in _NAME_ERROR.finditer(str(p))}
+    if not missing:
+        return []
+    return sorted(missing & verifier_plan(nb, master).not_run)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,9 +951,17 @@ def _bound_learner_markdown(fb) -> None:
 
 def feedback_notebook(nb, summary_markdown: str | None, scores: dict[str, float] | None = None,
                       begin: str = "BEGIN HIDDEN TESTS", end: str = "END HIDDEN TESTS") -> nbformat.NotebookNode:
-    """A copy of the autograded notebook that is safe to return to the student."""
+    """A copy of the autograded notebook that is safe to return to the student.
+
+    Sanitized (:func:`autograder.grading.sanitize.sanitize_notebook`: nothing the submission wrote
+    can run in a browser) once the learner's markdown is cut to what feedback shows, also when called
+    by nbgrader's own ``generate_feedback``.
+    """
+    from .sanitize import sanitize_notebook
+
     fb = copy.deepcopy(nb)
-    _bound_learner_markdown(fb)
+    _bound_learner_markdown(fb)  # first: the sanitizer then checks at most what the feedback shows
+    fb = sanitize_notebook(fb)
     for cell in fb.cells:
         src = cell.get("source", "")
         if begin in src or end in src:
@@ -473,15 +985,32 @@ def feedback_notebook(nb, summary_markdown: str | None, scores: dict[str, float]
 
 
 def render_feedback_html(nb, *, notebook_name: str, score: float, max_score: float) -> str:
-    """HTML in nbgrader's feedback template (per-cell scores read from the cells' nbgrader metadata)."""
+    """HTML in nbgrader's feedback template (per-cell scores read from the cells' nbgrader metadata).
+
+    Rendered with the sanitizer in effect, on top of the sanitized notebook: nbconvert's
+    ``sanitize_html`` (no javascript or widget outputs, HTML outputs and raw cells through
+    ``clean_html``), whose ``clean_html`` filter and the template's ``markdown2html`` (nbgrader's
+    feedback template does not clean markdown) are both the course's allowlist (:mod:`.sanitize`).
+    """
     import os
 
     import nbgrader
     from nbconvert.exporters import HTMLExporter
     from traitlets.config import Config
 
+    from jinja2 import pass_context
+
+    from .sanitize import clean_html
+
+    class SanitizingHTMLExporter(HTMLExporter):
+        @pass_context
+        def markdown2html(self, context, source):
+            return clean_html(HTMLExporter.markdown2html(self, context, source))
+
     base = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
     c = Config()
+    c.HTMLExporter.sanitize_html = True
+    c.HTMLExporter.filters = {"clean_html": clean_html}
     c.HTMLExporter.template_name = "feedback"
     c.HTMLExporter.extra_template_basedirs = [os.path.join(base, "templates")]
     c.HTMLExporter.extra_template_paths = [os.path.join(base, "static", "node_modules", "bootstrap", "dist", "css")]
@@ -493,7 +1022,7 @@ def render_feedback_html(nb, *, notebook_name: str, score: float, max_score: flo
             n.setdefault("points", 0)
             if n.get("score") is None:
                 n["score"] = 0.0
-    exporter = HTMLExporter(config=c)
+    exporter = SanitizingHTMLExporter(config=c)
     resources = {"nbgrader": {"notebook": notebook_name, "score": score, "max_score": max_score, "late_penalty": 0}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return body

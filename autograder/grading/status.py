@@ -9,6 +9,7 @@ from __future__ import annotations
 #: Most important first. Each is also a flag.
 PRIORITY = (
     "grader-error",            # the grader itself failed on this submission (a bug: see the notes)
+    "bad-student-id",          # graded, but its folder's name cannot be an nbgrader student id: kept out of the course
     "no-notebook",             # the assignment's notebook is not in the submission
     "malformed",               # not valid JSON, or not a valid notebook (rebuilt from its cells when possible)
     "tamper-suspected",        # the in-kernel tests gave more points than the verifier

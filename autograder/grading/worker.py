@@ -34,6 +34,7 @@ from .. import verifier
 from ..plain import pack
 from ..sandbox import Limits, Sandbox, build_lib_dir, get_sandbox, read_untrusted
 from . import notebooks as nbs
+from .sanitize import sanitize_notebook
 from .status import choose_status
 
 __all__ = ["grade_submission", "resolve_assignment", "kernel_files", "DEFAULT_OPTIONS"]
@@ -43,6 +44,7 @@ DEFAULT_OPTIONS = {
     "cell_timeout": 60.0,          # one notebook cell, in the kernel
     "notebook_timeout": 600.0,     # the whole in-kernel run of one notebook
     "verify_timeout": 60.0,        # one attempt of the verifier
+    "judge_timeout": 30.0,         # judging one exercise's results, in the grader (honest ones: well under 1 s)
     "memory_mb": 2048,             # address space of each sandboxed process
     "total_memory_mb": 3072,       # all processes of one sandbox together (resident)
     "nproc": 96,                   # processes + threads of one sandbox
@@ -164,12 +166,14 @@ def _read_capped(path: Path, cap: int) -> bytes | None:
 
 
 def _merge_outputs(restored, executed) -> int:
-    """Copy outputs of ``executed`` into ``restored`` where the cell (id and source) is unchanged.
+    """Copy outputs of ``executed`` (a notebook, or a list of cell dicts) into ``restored`` where the
+    cell (id and source) is unchanged.
 
     The executed notebook was written next to student code, so its sources are not trusted:
     only outputs of cells that still match are taken. Returns the number of cells merged.
     """
-    by_id = {c.get("id"): c for c in executed.cells if isinstance(c, dict)}
+    cells = executed if isinstance(executed, list) else executed.cells
+    by_id = {c.get("id"): c for c in cells if isinstance(c, dict)}
     merged = 0
     for cell in restored.cells:
         if cell.cell_type != "code":
@@ -192,6 +196,76 @@ def _merge_outputs(restored, executed) -> int:
     return merged
 
 
+#: The executed notebook and the cell lines are parsed as plain JSON, before anything is counted:
+#: a forged file of millions of tiny objects ("[{},{},...]") would cost the grader seconds and a
+#: gigabyte. Refused beyond this many JSON objects and arrays ("{" and "[" bytes, which also counts
+#: those inside strings: a generous bound), plus a few per cell of the notebook.
+_MAX_JSON_CONTAINERS = 1_000_000
+
+
+def _too_many_containers(raw: bytes, n_cells: int) -> bool:
+    return raw.count(b"{") + raw.count(b"[") > _MAX_JSON_CONTAINERS + 20 * n_cells
+
+
+def _as_cells(raw_cells: list, graded, max_outputs: int) -> list:
+    """nbformat cells (id, source, outputs, execution_count) from plain JSON cells, for ``_merge_outputs``:
+    only code cells whose outputs are a list, with multi-line text rejoined as nbformat does, and no
+    more than ``max_outputs`` outputs in all (more: none at all, the file is not one run_notebook wrote)."""
+    out, total = [], 0
+    for c in raw_cells:
+        if not isinstance(c, dict) or c.get("cell_type") != "code" or not isinstance(c.get("outputs"), list):
+            continue
+        total += len(c["outputs"])
+        if total > max_outputs + 2 * len(graded.cells):  # + the grader's own error and truncation notes
+            return []
+        try:
+            wrapper = nbformat.from_dict({"cells": [{k: c.get(k) for k in
+                                                     ("id", "cell_type", "source", "outputs", "execution_count")}]})
+            node = nbformat.v4.rwbase.rejoin_lines(wrapper).cells[0]
+        except Exception:  # noqa: BLE001 - a forged cell (outputs that are not dicts...): skipped
+            continue
+        out.append(node)
+    return out
+
+
+def _executed_cells(raw: bytes, graded, max_outputs: int) -> list:
+    """The cells of the executed notebook's bytes (see :func:`_as_cells`); raises ValueError when unusable."""
+    if _too_many_containers(raw, len(graded.cells)):
+        raise ValueError("too many JSON objects")
+    nb = json.loads(raw.decode("utf-8"))
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise ValueError("not a notebook")
+    return _as_cells(nb["cells"], graded, max_outputs)
+
+
+def _logged_cells(raw: bytes, graded, max_outputs: int) -> list:
+    """The cells run_notebook logged one JSON line at a time (``--cells``), for a run that was
+    stopped before it wrote the executed notebook. A line is used only when its index is a code cell
+    of ``graded`` with the same id and source digest; malformed lines are ignored; a later line for
+    the same cell replaces an earlier one."""
+    from ..kernel.run_notebook import source_sha256
+
+    if _too_many_containers(raw, len(graded.cells)):
+        return []
+    found = {}
+    for line in raw.split(b"\n"):
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(entry, dict) or type(entry.get("index")) is not int:
+            continue
+        index = entry["index"]
+        if not 0 <= index < len(graded.cells) or graded.cells[index].cell_type != "code":
+            continue
+        cell = graded.cells[index]
+        if entry.get("id") != cell.get("id") or entry.get("source_sha256") != source_sha256(cell.source):
+            continue
+        found[index] = {"id": cell.get("id"), "cell_type": "code", "source": cell.source,
+                        "outputs": entry.get("outputs"), "execution_count": entry.get("execution_count")}
+    return _as_cells([found[i] for i in sorted(found)], graded, max_outputs)
+
+
 def _error_names(nb) -> set[str]:
     names = set()
     for cell in nb.cells:
@@ -212,15 +286,22 @@ def _run_kernel(job, sandbox: Sandbox, base: Path, nb) -> tuple[object, dict, se
     (scratch / name).write_text(nbformat.writes(nb), encoding="utf-8")
     inside = sandbox.work(scratch)
     lib = sandbox.lib
+    from ..kernel.run_notebook import MAX_OUTPUTS
+
     argv = [sandbox.python, "-I", f"{lib}/autograder/kernel/run_notebook.py", "--lib", lib,
             "--notebook", f"{inside}/{name}", "--output", f"{inside}/.nnopt-executed.ipynb",
-            "--report", f"{inside}/.nnopt-report.json", "--cell-timeout", str(opts["cell_timeout"]),
-            "--max-cell-output", str(opts["max_cell_output"]), "--max-output", str(opts["max_output"])]
+            "--report", f"{inside}/.nnopt-report.json", "--cells", f"{inside}/.nnopt-cells.jsonl",
+            "--cell-timeout", str(opts["cell_timeout"]), "--max-cell-output", str(opts["max_cell_output"]),
+            "--max-output", str(opts["max_output"]), "--max-outputs", str(MAX_OUTPUTS)]
     flags, notes = set(), []
+    cap = 4 * int(opts["max_output"]) + (16 << 20)
     try:
         run = sandbox.run(argv, scratch, _limits(opts, opts["notebook_timeout"]))
         raw_report = _read_capped(scratch / ".nnopt-report.json", 1 << 20)
-        raw_nb = _read_capped(scratch / ".nnopt-executed.ipynb", 4 * int(opts["max_output"]) + (16 << 20))
+        raw_nb = _read_capped(scratch / ".nnopt-executed.ipynb", cap)
+        # The notebook is written once, at the end: a run stopped before (notebook timeout, memory,
+        # disk) left only the lines run_notebook appended after each cell.
+        raw_lines = _read_capped(scratch / ".nnopt-cells.jsonl", cap) if not raw_nb else None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     try:
@@ -233,9 +314,14 @@ def _run_kernel(job, sandbox: Sandbox, base: Path, nb) -> tuple[object, dict, se
     merged = 0
     if raw_nb:
         try:
-            merged = _merge_outputs(graded, nbformat.reads(raw_nb.decode("utf-8"), as_version=4))
+            merged = _merge_outputs(graded, _executed_cells(raw_nb, graded, MAX_OUTPUTS))
         except Exception:  # noqa: BLE001
             notes.append("the executed notebook could not be read back")
+    elif raw_lines:
+        try:
+            merged = _merge_outputs(graded, _logged_cells(raw_lines, graded, MAX_OUTPUTS))
+        except Exception:  # noqa: BLE001
+            notes.append("the outputs of the cells that ran could not be read back")
     last = report.get("last_cell", -1) if isinstance(report.get("last_cell", -1), int) else -1
     # The report is writable by student code: a forged last_cell = 10**12 must not build a huge set below.
     last = min(last, len(graded.cells) - 1)
@@ -354,6 +440,12 @@ def _finish(job, result: dict, graded_nb, assignment) -> dict:
     """Fill in the status, the autograded notebook and the feedback HTML."""
     result["status"] = choose_status(result["flags"])
     scores = {gid: c["score"] for gid, c in result["cells"].items()}
+    # Nothing the submission wrote (markdown, raw cells, attachments, metadata, the kernel's outputs)
+    # may run in a browser: formgrader renders autograded/ inside the instructor's Jupyter session.
+    # The grader's own additions (the verifier's stream outputs) are plain text and stay.
+    t_clean = time.monotonic()
+    graded_nb = sanitize_notebook(graded_nb)
+    result.setdefault("timings", {})["sanitize_s"] = round(time.monotonic() - t_clean, 3)
     result["autograded"] = nbformat.writes(graded_nb)
     t_fb = time.monotonic()
     try:
@@ -487,7 +579,8 @@ def _grade(job: dict) -> dict:
     vscratch.mkdir(parents=True)
     try:
         ver = verifier.verify(assignment, nbs.verifier_sources(restored.nb, master), sandbox, vscratch,
-                              _limits(opts, opts["verify_timeout"]), int(job["seed"]))
+                              _limits(opts, opts["verify_timeout"]), int(job["seed"]),
+                              judge_timeout=float(opts["judge_timeout"]))
     finally:
         shutil.rmtree(vscratch, ignore_errors=True)
     result["timings"]["verify_s"] = round(ver.seconds, 3)
@@ -509,7 +602,15 @@ def _grade(job: dict) -> dict:
             v = by_grade_id[gid]
             cell["score"] = cell["points"] if v.passed else 0.0
             if k is not None and k["score"] > cell["score"]:
-                tampered.append(v.name)
+                # A NameError about a name the notebook sets only in statements the verifier skips
+                # (LR = tune()) is the verifier's limit, not tampering (the cell still goes to review).
+                skipped = nbs.names_not_run(v.problems, restored.nb, master)
+                if skipped:
+                    result["notes"].append(f"{v.name} passed the tests in the notebook, but uses {', '.join(skipped)}, "
+                                           "set only by statements the verifier does not run; the verifier's score "
+                                           "stands")
+                else:
+                    tampered.append(v.name)
         elif cell["kind"] == "test":
             cell["score"] = k["score"] if k else 0.0
     for v in ver.exercises.values():

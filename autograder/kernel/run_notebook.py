@@ -1,16 +1,25 @@
 """Execute a notebook inside the sandbox with nbclient, so that the kernel is inside too.
 
     python -I run_notebook.py --lib LIB --notebook IN.ipynb --output OUT.ipynb --report REPORT.json
-        [--cell-timeout S] [--max-cell-output CHARS] [--max-output CHARS]
+        [--cells CELLS.jsonl] [--cell-timeout S] [--max-cell-output CHARS] [--max-output CHARS]
+        [--max-outputs N]
 
 Cells run one by one with errors allowed (as ``nbgrader autograde`` does). A cell that runs
 longer than ``--cell-timeout`` is not interrupted (a loop may swallow ``KeyboardInterrupt``):
 execution stops there, the kernel is killed, and the cell gets an error output saying so. A
 kernel that dies stops execution the same way. Outputs beyond the per-cell or total byte caps
 are dropped (errors are always kept, shortened): the per-cell cap counts text (streams and
-``text/*`` data), the per-notebook cap counts everything (images too). The executed notebook is written after every
-cell, so whatever ran is kept even when the grader has to kill the whole sandbox. The kernel has
-no stdin: ``input()`` raises instead of waiting.
+``text/*`` data), the per-notebook cap counts everything (images too), and ``--max-outputs``
+bounds the number of outputs kept in the whole notebook (a million empty ``display()`` calls
+count nothing against the character caps). The kernel has no stdin: ``input()`` raises instead
+of waiting.
+
+Saving: after every cell, one JSON line with that cell's outputs is appended to ``CELLS.jsonl``
+(default ``OUT.ipynb.cells.jsonl``; ``{"index", "id", "source_sha256", "execution_count",
+"outputs"}``) and the small report is rewritten; the executed notebook is written once, at the
+end. So whatever ran is kept even when the grader has to kill the whole sandbox (the grader
+rebuilds the outputs from the lines), and saving costs time in proportion to the output, not to
+cells × notebook size as rewriting the whole notebook after every cell did.
 
 The report (JSON) says which cell timed out or killed the kernel and which outputs were cut;
 the grader treats it, like the notebook, as untrusted data produced next to student code.
@@ -20,11 +29,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import shutil
 import sys
 import time
+
+#: Outputs kept in one notebook, at most (``--max-outputs``); the grader reads back no more.
+MAX_OUTPUTS = 20_000
 
 
 def _write_json_atomic(path: str, text: str) -> None:
@@ -32,6 +45,29 @@ def _write_json_atomic(path: str, text: str) -> None:
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def source_sha256(source) -> str:
+    """The digest a cell line carries, so the grader takes outputs only for the cell they ran in."""
+    return hashlib.sha256(str(source).encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+class CellLog:
+    """Appends one JSON line per executed cell to a file (O_APPEND: each line goes in one piece at the end)."""
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+
+    def add(self, index: int, cell) -> None:
+        line = json.dumps({"index": index, "id": cell.get("id"), "source_sha256": source_sha256(cell.get("source", "")),
+                           "execution_count": cell.get("execution_count"), "outputs": cell.get("outputs", [])},
+                          default=str) + "\n"
+        data = memoryview(line.encode("utf-8", errors="surrogatepass"))
+        while data:
+            data = data[os.write(self.fd, data):]
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def _kernel_spec(lib: str, home: str) -> str:
@@ -74,10 +110,12 @@ def main(argv=None) -> int:
     ap.add_argument("--notebook", required=True)
     ap.add_argument("--output", required=True)
     ap.add_argument("--report", required=True)
+    ap.add_argument("--cells", default=None, help="the per-cell JSON lines (default: OUTPUT.cells.jsonl)")
     ap.add_argument("--cell-timeout", type=float, default=60)
     ap.add_argument("--startup-timeout", type=float, default=60)
     ap.add_argument("--max-cell-output", type=int, default=100_000)
     ap.add_argument("--max-output", type=int, default=10_000_000)
+    ap.add_argument("--max-outputs", type=int, default=MAX_OUTPUTS)
     args = ap.parse_args(argv)
 
     home = os.environ.get("HOME", "/tmp")
@@ -105,12 +143,14 @@ def main(argv=None) -> int:
 
         used: dict = {}
         total = 0
+        kept_before = 0  # outputs of the cells already run
 
         def output(self, outs, msg, display_id, cell_index):
             text, rich = _sizes(msg["msg_type"], msg.get("content", {}))
             self.used[cell_index] = self.used.get(cell_index, 0) + text
             Client.total += text + rich
-            if self.used[cell_index] > args.max_cell_output or Client.total > args.max_output:
+            if self.used[cell_index] > args.max_cell_output or Client.total > args.max_output \
+                    or Client.kept_before + len(outs) >= args.max_outputs:
                 if cell_index not in report["truncated_cells"]:
                     report["truncated_cells"].append(cell_index)
                 if msg["msg_type"] != "error":
@@ -125,7 +165,19 @@ def main(argv=None) -> int:
                     shutdown_kernel="immediate", record_timing=False,
                     resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.notebook))}})
 
+    cells_log = CellLog(args.cells or args.output + ".cells.jsonl")
+
+    def save_report():
+        report["seconds"] = round(time.monotonic() - start, 3)
+        _write_json_atomic(args.report, json.dumps(report))
+
+    def save_cell(index, cell):
+        cells_log.add(index, cell)
+        Client.kept_before += len(cell.outputs)
+        save_report()
+
     def save():
+        cells_log.close()
         report["seconds"] = round(time.monotonic() - start, 3)
         _write_json_atomic(args.output, nbformat.writes(nb))
         _write_json_atomic(args.report, json.dumps(report))
@@ -156,7 +208,7 @@ def main(argv=None) -> int:
                     if index in report["truncated_cells"]:
                         cell.outputs.append(nbformat.v4.new_output(
                             "stream", name="stdout", text="\n[output truncated by the grader]\n"))
-                    save()
+                    save_cell(index, cell)
 
     try:
         asyncio.run(run())
