@@ -1,13 +1,13 @@
-"""The verifier's sandboxed half: run only the solution cells, then call the graded functions.
+"""The verifier's sandboxed half: run the learner's definition cells, then call the graded functions.
 
     python -I verify_runner.py LIB IN.npz OUT_DIR
 
-``OUT_DIR/../oracle.npz``, when the grader wrote one, holds the functions (surfaces, descent
+``oracle.npz`` beside ``IN.npz``, when the grader wrote one, holds the functions (surfaces, descent
 problems) that drivers hand to learner functions: it is read only by the oracle process this
 runner forks first (``autograder/kernel/oracle.py``), and the cases name them by handle.
 
 ``IN.npz`` (``autograder.plain.pack``) holds ``preamble`` (``import numpy as np, math``), the
-solution ``cells`` (source text, in notebook order), ``skip_cells`` (indices the grader saw hang
+learner's definition ``cells`` (solution cells and definition-only cells, source text, in notebook order), ``skip_cells`` (indices the grader saw hang
 or crash the process on an earlier attempt), and ``exercises``: ``[{name, driver, cases}]``,
 with the inputs of the cases the grader generated from its secret seed (``drivers.INPUTS``: only
 the keys the driver reads). No reference, expected value, seed or oracle spec is ever in here.
