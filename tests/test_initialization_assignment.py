@@ -148,7 +148,7 @@ def test_the_property_checks_accept_the_reference_samplers():
 def test_the_properties_module_holds_no_answers():
     """It is copied into the sandbox: it must not import references, mutants or assignments."""
     import autograder.properties.initialization as props
-    from autograder.grading.worker import _properties_file
+    from autograder.grading.kernel_data import _properties_file
 
     text = Path(props.__file__).read_text()
     for word in ("references", "mutants", "assignments"):

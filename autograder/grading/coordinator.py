@@ -57,7 +57,8 @@ import nbformat
 from ..sandbox import build_lib_dir, get_sandbox
 from . import notebooks as nbs
 from .status import STATUSES, choose_status
-from .worker import DEFAULT_OPTIONS, grade_submission, kernel_files, resolve_assignment
+from .kernel_data import kernel_files, resolve_assignment
+from .worker import DEFAULT_OPTIONS, grade_submission
 
 __all__ = ["GradeOptions", "ClassResult", "grade_class", "load_course", "Course"]
 
