@@ -17,8 +17,10 @@ turn a mismatch into a hint in the learner's terms.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -101,13 +103,17 @@ def _readable(problem: str) -> str:
     return problem
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Exercise:
     """One graded function.
 
     name: the function the learner writes (``sgd_momentum``).
-    grade_id: nbgrader ``grade_id`` of the test cell whose points this exercise decides.
-    points: that cell's points.
+    grade_id: nbgrader ``grade_id`` of the test cell whose points this exercise decides
+        (default ``test_<name>``).
+    points: that cell's points. Written in one place only, nbgrader's metadata of the source
+        notebook's test cell: :class:`Assignment` reads them from ``solutions/<id>/<notebook>``
+        when it is built in a checkout, and the grader from the course's master notebook
+        (:meth:`Assignment.with_points`); ``None`` where neither is at hand.
     driver: key of ``autograder.drivers.DRIVERS`` used to call the function on a case.
     make_cases: rng -> list of plain cases (several shapes, several steps, missing config...).
     reference: case -> the plain result a correct function gives through ``driver``
@@ -121,8 +127,8 @@ class Exercise:
     """
 
     name: str
-    grade_id: str
-    points: float
+    grade_id: str = ""
+    points: float | None = None
     driver: str
     make_cases: Callable[[np.random.Generator], list]
     reference: Callable[[Any], Any] | None
@@ -132,6 +138,8 @@ class Exercise:
     properties: Callable[[Any, Any], list[str]] | None = None
 
     def __post_init__(self):
+        if not self.grade_id:
+            object.__setattr__(self, "grade_id", f"test_{self.name}")
         if self.reference is None and self.properties is None:
             raise ValueError(f"exercise {self.name!r} needs a reference, properties, or both")
 
@@ -184,14 +192,40 @@ class Exercise:
             return {"error": str(exc), "error_type": "NotPlain", "mutated": []}
 
 
+def notebook_points(nb) -> dict[str, float]:
+    """``{grade_id: points}`` of every graded cell of a notebook (a path, or the notebook's JSON as a dict)."""
+    if isinstance(nb, (str, Path)):
+        with open(nb, encoding="utf-8") as f:
+            nb = json.load(f)
+    points = {}
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and "grade_id" in meta:
+            points[meta["grade_id"]] = float(meta.get("points", 0))
+    return points
+
+
+#: the course's source notebooks in a checkout (absent in an installed copy and in the sandbox)
+SOURCE_DIR = Path(__file__).resolve().parent.parent / "solutions"
+
+
 @dataclasses.dataclass(frozen=True)
 class Assignment:
-    """All graded exercises of one notebook."""
+    """All graded exercises of one notebook.
+
+    Built in a checkout of the course, it reads its exercises' points from its source notebook
+    ``solutions/<id>/<notebook>`` (see :class:`Exercise`).
+    """
 
     id: str
     notebook: str
     exercises: tuple[Exercise, ...]
     kernel_seed: int = 20261121
+
+    def __post_init__(self):
+        source = SOURCE_DIR / self.id / self.notebook
+        if any(ex.points is None for ex in self.exercises) and source.is_file():
+            object.__setattr__(self, "exercises", self.with_points(notebook_points(source)).exercises)
 
     def exercise(self, name: str) -> Exercise:
         for ex in self.exercises:
@@ -199,8 +233,24 @@ class Assignment:
                 return ex
         raise KeyError(f"{self.id} has no graded exercise {name!r}")
 
+    def with_points(self, points: dict) -> "Assignment":
+        """This assignment with each exercise's points taken from ``{grade_id: points}``.
+
+        ``points`` comes from nbgrader's cell metadata (:func:`notebook_points`);
+        an exercise whose test cell is missing there is an authoring error, said by name.
+        """
+        missing = [ex.grade_id for ex in self.exercises if ex.grade_id not in points]
+        if missing:
+            raise ValueError(f"{self.id}: no graded test cell with grade_id {', '.join(missing)} in the notebook")
+        return dataclasses.replace(self, exercises=tuple(
+            dataclasses.replace(ex, points=float(points[ex.grade_id])) for ex in self.exercises))
+
     @property
     def max_score(self) -> float:
+        unknown = [ex.name for ex in self.exercises if ex.points is None]
+        if unknown:
+            raise ValueError(f"{self.id}: points of {', '.join(unknown)} not read from the notebook yet "
+                             "(no source notebook here: use Assignment.with_points)")
         return float(sum(ex.points for ex in self.exercises))
 
     def check(self, name: str, fn, seed: int | None = None) -> None:

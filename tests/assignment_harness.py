@@ -22,7 +22,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.assignments import get, ids
+from autograder.assignments import get, ids, module_name
 from nnopt_helpers.checks import CheckFailed, load_expected, run_check
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,8 +60,6 @@ def _bn_call(name, namespace):
 class Spec:
     """What the generic checks need to know about one assignment."""
 
-    module: str  # autograder.assignments.<module>, autograder.mutants.<module>
-    points: tuple  # each exercise's points, in order
     #: exercise -> the visible checks its test cell runs (names in nnopt_helpers/expected/<id>.json)
     visible: dict
     #: (exercise, mutant) -> why the visible checks cannot see it (the hidden tests still catch it)
@@ -88,8 +86,6 @@ class Spec:
 
 SPECS: dict[str, Spec] = {
     "01_challenges": Spec(
-        module="challenges",
-        points=(3, 1.5, 1.5, 2, 2),
         visible={
             "gradient_descent": ["gradient_descent", "gradient_descent_rosenbrock", "gradient_descent_at_minimum"],
             "max_stable_learning_rate": ["max_stable_learning_rate"],
@@ -115,8 +111,6 @@ SPECS: dict[str, Spec] = {
         reference_agreement=(3, 1e-10),
     ),
     "02_local_optima": Spec(
-        module="local_optima",
-        points=(2.5, 2, 3, 2.5),
         visible={
             "numerical_hessian": ["numerical_hessian", "numerical_hessian_3d"],
             "classify_critical_point": ["classify_maximum", "classify_saddle_2d", "classify_saddle_3d",
@@ -134,8 +128,6 @@ SPECS: dict[str, Spec] = {
         docstring_words=("Returns", "shape"),
     ),
     "03_momentum": Spec(
-        module="momentum",
-        points=(4, 4, 2),
         visible={
             "sgd_momentum": ["sgd_momentum", "sgd_momentum_defaults"],
             "nesterov_momentum": ["nesterov_momentum", "nesterov_momentum_defaults"],
@@ -151,8 +143,6 @@ SPECS: dict[str, Spec] = {
         reference_agreement=(5, 1e-12),
     ),
     "04_adaptive_lr": Spec(
-        module="adaptive_lr",
-        points=(1, 1.5, 2.5, 1.5, 1.5, 2),
         visible={
             "adagrad": ["adagrad", "adagrad_defaults", "adagrad_small_gradients"],
             "rmsprop": ["rmsprop", "rmsprop_defaults", "rmsprop_small_gradients"],
@@ -167,8 +157,6 @@ SPECS: dict[str, Spec] = {
         reference_agreement=(5, 1e-12),
     ),
     "05_initialization": Spec(
-        module="initialization",
-        points=(1.5, 1.5, 1.5, 2.5, 3),
         visible={
             "xavier_uniform": ["xavier_uniform"],
             "xavier_normal": ["xavier_normal"],
@@ -185,8 +173,6 @@ SPECS: dict[str, Spec] = {
                      "lsuv_init": ", call=init_checks.lsuv_stats"},
     ),
     "06_batch_norm": Spec(
-        module="batch_norm",
-        points=(4, 4, 2),
         visible={
             "batchnorm_forward": ["batchnorm_forward", "batchnorm_forward_defaults", "batchnorm_forward_eval"],
             "batchnorm_backward": ["batchnorm_backward"],
@@ -207,12 +193,12 @@ SPECS: dict[str, Spec] = {
 
 
 def assignment_module(aid: str):
-    return importlib.import_module(f"autograder.assignments.{SPECS[aid].module}")
+    return importlib.import_module(module_name(aid))
 
 
 def mutants(aid: str) -> dict:
     """The assignment's MUTANTS: {exercise: {mutant: (fn, description)}}."""
-    return importlib.import_module(f"autograder.mutants.{SPECS[aid].module}").MUTANTS
+    return importlib.import_module(module_name(aid, "mutants")).MUTANTS
 
 
 def exercises(aid: str) -> list[str]:
@@ -332,7 +318,7 @@ def assert_mutant_fails_visible_checks(aid: str, name: str, mutant: str) -> None
     spec = SPECS[aid]
     if (name, mutant) in spec.visible_blind:
         pytest.xfail(spec.visible_blind[(name, mutant)])
-    module = importlib.import_module(f"autograder.mutants.{spec.module}")
+    module = importlib.import_module(module_name(aid, "mutants"))
     fn, _ = module.MUTANTS[name][mutant]
     # a backward pass is checked through the mutants module's own (correct) forward pass
     failures = run_visible(aid, name, fn, vars(module))

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import assignment_harness as h
 from autograder.assignments import get, ids
-from autograder.spec import compare_plain
+from autograder.spec import compare_plain, notebook_points
 from nnopt_helpers.checks import load_expected, run_check
 
 IDS = ids()
@@ -52,13 +54,17 @@ def test_registry_finds_the_assignment(aid):
     from autograder.assignments import ASSIGNMENTS, MODULES
     from autograder.mutants import catalogue
 
-    spec = h.SPECS[aid]
-    assignment = h.assignment_module(aid).ASSIGNMENT
-    assert MODULES[aid] == f"autograder.assignments.{spec.module}"
-    assert get(aid) is assignment and ASSIGNMENTS[aid] is assignment
+    assignment = get(aid)
+    assert MODULES[aid].startswith("autograder.assignments.")
+    assert ASSIGNMENTS[aid] is assignment and assignment.id == aid
+    in_code = h.assignment_module(aid).ASSIGNMENT
+    assert [ex.name for ex in in_code.exercises] == [ex.name for ex in assignment.exercises]
     assert catalogue(aid) is h.mutants(aid), "the hints find the mistakes through the catalogue"
-    assert assignment.max_score == 10
-    assert tuple(ex.points for ex in assignment.exercises) == spec.points
+    assert get(aid) is in_code
+    # points are written once, in the notebook's nbgrader metadata, and read from there
+    assert "points=" not in Path(inspect.getsourcefile(h.assignment_module(aid))).read_text()
+    assert {ex.grade_id: ex.points for ex in assignment.exercises} == notebook_points(h.source_notebook(aid))
+    assert assignment.max_score == 10 and all(ex.points > 0 for ex in assignment.exercises)
     assert set(h.mutants(aid)) == set(h.exercises(aid))
     assert all(len(h.mutants(aid)[name]) >= 5 for name in h.exercises(aid)), "at least five mutants per exercise"
 

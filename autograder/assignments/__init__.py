@@ -2,7 +2,11 @@
 
 Each assignment lives in its own module, which defines ``ASSIGNMENT``; modules are imported
 only when an assignment is asked for (``get``), so one broken module never hides the others.
-To add an assignment, add one line to ``MODULES``.
+To add an assignment, add one line to ``MODULES``: this is the course's only registry (its
+mistakes live in ``autograder.mutants.<same module name>``, found from here).
+
+Points are written once, in nbgrader's metadata of the source notebook's test cells
+(``solutions/<id>/<id>.ipynb``); each ``Assignment`` reads them from there (``autograder.spec``).
 
     >>> from autograder.assignments import get
     >>> get("03_momentum").max_score
@@ -17,7 +21,7 @@ import importlib
 
 from ..spec import Assignment
 
-__all__ = ["MODULES", "ASSIGNMENTS", "get", "ids"]
+__all__ = ["MODULES", "ASSIGNMENTS", "get", "ids", "module_name"]
 
 MODULES: dict[str, str] = {
     "01_challenges": "autograder.assignments.challenges",
@@ -34,12 +38,18 @@ def ids() -> list[str]:
     return sorted(MODULES)
 
 
-def get(assignment_id: str) -> Assignment:
-    """The :class:`Assignment` with this id (imports its module on first use)."""
+def module_name(assignment_id: str, package: str = "assignments") -> str:
+    """``autograder.<package>.<module>`` of an assignment (``package``: assignments, mutants, references)."""
     try:
         module = MODULES[assignment_id]
     except KeyError:
         raise KeyError(f"unknown assignment {assignment_id!r}; known: {', '.join(ids())}") from None
+    return module.replace(".assignments.", f".{package}.", 1)
+
+
+def get(assignment_id: str) -> Assignment:
+    """The :class:`Assignment` with this id (imports its module on first use)."""
+    module = module_name(assignment_id)
     assignment = importlib.import_module(module).ASSIGNMENT
     if assignment.id != assignment_id:
         raise RuntimeError(f"{module} defines assignment {assignment.id!r}, registered as {assignment_id!r}")

@@ -156,11 +156,9 @@ def describe_schedule_case(case) -> str:
     return f"cosine_learning_rate({', '.join(args)})"
 
 
-def _rule_exercise(rule: str, points: float) -> Exercise:
+def _rule_exercise(rule: str) -> Exercise:
     return Exercise(
         name=rule,
-        grade_id=f"test_{rule}",
-        points=points,
         driver="update_rule",
         make_cases=lambda rng, _rule=rule: update_rule_cases(_rule, rng),
         reference=ref.REFERENCES[rule],
@@ -173,15 +171,13 @@ ASSIGNMENT = Assignment(
     id=ID,
     notebook="04_adaptive_lr.ipynb",
     exercises=(
-        _rule_exercise("adagrad", 1),
-        _rule_exercise("rmsprop", 1.5),
-        _rule_exercise("adam", 2.5),
-        _rule_exercise("adamw", 1.5),
-        _rule_exercise("adadelta", 1.5),
+        _rule_exercise("adagrad"),
+        _rule_exercise("rmsprop"),
+        _rule_exercise("adam"),
+        _rule_exercise("adamw"),
+        _rule_exercise("adadelta"),
         Exercise(
             name="cosine_learning_rate",
-            grade_id="test_cosine_learning_rate",
-            points=2,
             driver="function",
             make_cases=schedule_cases,
             reference=ref.cosine_learning_rate_case,

@@ -187,8 +187,6 @@ ASSIGNMENT = Assignment(
     exercises=(
         Exercise(
             name="batchnorm_forward",
-            grade_id="test_batchnorm_forward",
-            points=4,
             driver="batchnorm",
             make_cases=forward_cases,
             reference=ref.batchnorm_forward_case,
@@ -197,8 +195,6 @@ ASSIGNMENT = Assignment(
         ),
         Exercise(
             name="batchnorm_backward",
-            grade_id="test_batchnorm_backward",
-            points=4,
             driver="batchnorm",
             make_cases=backward_cases,
             reference=ref.batchnorm_backward_case,
@@ -207,8 +203,6 @@ ASSIGNMENT = Assignment(
         ),
         Exercise(
             name="batchnorm_backward_alt",
-            grade_id="test_batchnorm_backward_alt",
-            points=2,
             driver="batchnorm",
             make_cases=backward_cases,
             reference=ref.batchnorm_backward_case,

@@ -256,8 +256,6 @@ ASSIGNMENT = Assignment(
     exercises=(
         Exercise(
             name="gradient_descent",
-            grade_id="test_gradient_descent",
-            points=3,
             driver="descent",
             make_cases=descent_cases,
             reference=ref.gradient_descent_case,
@@ -267,8 +265,6 @@ ASSIGNMENT = Assignment(
         ),
         Exercise(
             name="max_stable_learning_rate",
-            grade_id="test_max_stable_learning_rate",
-            points=1.5,
             driver="function",
             make_cases=matrix_cases,
             reference=ref.max_stable_learning_rate_case,
@@ -278,8 +274,6 @@ ASSIGNMENT = Assignment(
         ),
         Exercise(
             name="optimal_learning_rate",
-            grade_id="test_optimal_learning_rate",
-            points=1.5,
             driver="function",
             make_cases=matrix_cases,
             reference=ref.optimal_learning_rate_case,
@@ -289,8 +283,6 @@ ASSIGNMENT = Assignment(
         ),
         Exercise(
             name="gd_convergence_rate",
-            grade_id="test_gd_convergence_rate",
-            points=2,
             driver="function",
             make_cases=rate_cases,
             reference=ref.gd_convergence_rate_case,
@@ -300,8 +292,6 @@ ASSIGNMENT = Assignment(
         ),
         Exercise(
             name="empirical_risk",
-            grade_id="test_empirical_risk",
-            points=2,
             driver="function",
             make_cases=risk_cases,
             reference=ref.empirical_risk_case,

@@ -192,8 +192,8 @@ def _explainer(name: str):
 # The assignment
 
 
-def _init_exercise(name: str, points: float) -> Exercise:
-    return Exercise(name=name, grade_id=f"test_{name}", points=points, driver="initializer",
+def _init_exercise(name: str) -> Exercise:
+    return Exercise(name=name, driver="initializer",
                     make_cases=functools.partial(initializer_cases, name=name), reference=None,
                     properties=props.initializer_properties,
                     explain=_explainer(name), describe=describe_init_case)
@@ -203,13 +203,13 @@ ASSIGNMENT = Assignment(
     id="05_initialization",
     notebook="05_initialization.ipynb",
     exercises=(
-        _init_exercise("xavier_uniform", 1.5),
-        _init_exercise("xavier_normal", 1.5),
-        _init_exercise("he_normal", 1.5),
-        Exercise(name="orthogonal", grade_id="test_orthogonal", points=2.5, driver="initializer",
+        _init_exercise("xavier_uniform"),
+        _init_exercise("xavier_normal"),
+        _init_exercise("he_normal"),
+        Exercise(name="orthogonal", driver="initializer",
                  make_cases=orthogonal_cases, reference=None, properties=props.orthogonal_properties,
                  explain=_explainer("orthogonal"), describe=describe_init_case),
-        Exercise(name="lsuv_init", grade_id="test_lsuv_init", points=3, driver="layerwise_init",
+        Exercise(name="lsuv_init", driver="layerwise_init",
                  make_cases=lsuv_cases, reference=None, properties=props.lsuv_init_properties,
                  explain=_explainer("lsuv_init"), describe=describe_lsuv_case),
     ),

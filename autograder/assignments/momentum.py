@@ -99,8 +99,6 @@ ASSIGNMENT = Assignment(
     exercises=(
         Exercise(
             name="sgd_momentum",
-            grade_id="test_sgd_momentum",
-            points=4,
             driver="update_rule",
             make_cases=update_rule_cases,
             reference=ref.sgd_momentum_case,
@@ -109,8 +107,6 @@ ASSIGNMENT = Assignment(
         ),
         Exercise(
             name="nesterov_momentum",
-            grade_id="test_nesterov_momentum",
-            points=4,
             driver="update_rule",
             make_cases=update_rule_cases,
             reference=ref.nesterov_momentum_case,
@@ -119,8 +115,6 @@ ASSIGNMENT = Assignment(
         ),
         Exercise(
             name="momentum_optimal_params",
-            grade_id="test_momentum_optimal_params",
-            points=2,
             driver="function",
             make_cases=optimal_params_cases,
             reference=ref.momentum_optimal_params_case,

@@ -7,25 +7,36 @@ lib dir so that the notebook's hidden-test cells can run there without any refer
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from ..plain import pack
+from ..spec import notebook_points
 
 __all__ = ["resolve_assignment", "kernel_files"]
 
 
-def resolve_assignment(ref: str):
-    """An :class:`~autograder.spec.Assignment` from an id (``03_momentum``) or ``package.module:NAME``."""
+def resolve_assignment(ref: str, master=None):
+    """An :class:`~autograder.spec.Assignment` from an id (``03_momentum``) or ``package.module:NAME``.
+
+    master: the course's master notebook (an nbformat node or its JSON text); when given, each
+    exercise's points are those of its test cell there (nbgrader's metadata: the one place points
+    are written), whatever the checkout's own copy says.
+    """
     if ":" in ref:
         import importlib
 
         module, _, attr = ref.partition(":")
-        return getattr(importlib.import_module(module), attr)
-    from ..assignments import get
+        assignment = getattr(importlib.import_module(module), attr)
+    else:
+        from ..assignments import get
 
-    return get(ref)
+        assignment = get(ref)
+    if master is None:
+        return assignment
+    return assignment.with_points(notebook_points(json.loads(master) if isinstance(master, str) else master))
 
 
 PROPERTIES_PACKAGE = "autograder.properties"
@@ -57,7 +68,7 @@ def kernel_files(assignment, ref: str) -> dict[str, bytes]:
     for ex in assignment.exercises:
         cases = ex.make_cases(np.random.default_rng(rng_seed))
         entry = {
-            "name": ex.name, "grade_id": ex.grade_id, "points": float(ex.points), "driver": ex.driver,
+            "name": ex.name, "grade_id": ex.grade_id, "points": ex.points, "driver": ex.driver,
             "rtol": float(ex.rtol), "cases": cases,
             "expected": [ex.reference(c) for c in cases] if ex.reference is not None else None,
             "descriptions": [ex.describe(c) if ex.describe else "a test case" for c in cases],

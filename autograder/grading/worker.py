@@ -459,7 +459,7 @@ def grade_submission(job: dict) -> dict:
 
 def _grade(job: dict) -> dict:
     job = {**job, "options": {**DEFAULT_OPTIONS, **job.get("options", {})}}
-    assignment = resolve_assignment(job["assignment_ref"])
+    assignment = resolve_assignment(job["assignment_ref"], job["master"])
     master = nbformat.reads(job["master"], as_version=4)
     released = nbformat.reads(job["released"], as_version=4) if job.get("released") else None
     result = _base_result(job, assignment, master)

@@ -7,24 +7,25 @@ fail the hidden tests (so the tests are known to catch these mistakes); ``autogr
 records, for the visible self-checks, what each mistake would output, so a learner who makes it
 is told so; and the hidden tests' ``explain`` hooks name the mistake in feedback.
 
-``catalogue(assignment_id)`` loads one module lazily; add a line to ``MODULES`` for a new one.
+``catalogue(assignment_id)`` loads one module lazily: ``autograder.mutants.<module>`` for the
+module name registered in ``autograder.assignments.MODULES`` (the only registry).
 """
 
 from __future__ import annotations
 
 import importlib
 
-MODULES = {
-    "01_challenges": "autograder.mutants.challenges",
-    "02_local_optima": "autograder.mutants.local_optima",
-    "03_momentum": "autograder.mutants.momentum",
-    "04_adaptive_lr": "autograder.mutants.adaptive_lr",
-    "05_initialization": "autograder.mutants.initialization",
-    "06_batch_norm": "autograder.mutants.batch_norm",
-}
-
 
 def catalogue(assignment_id: str) -> dict:
     """The ``MUTANTS`` dict of one assignment (``{}`` if it has none yet)."""
-    module = MODULES.get(assignment_id)
-    return importlib.import_module(module).MUTANTS if module else {}
+    from ..assignments import module_name
+
+    try:
+        module = importlib.import_module(module_name(assignment_id, "mutants"))
+    except KeyError:  # not a registered assignment
+        return {}
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name(assignment_id, "mutants"):
+            raise
+        return {}
+    return module.MUTANTS
