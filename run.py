@@ -7,6 +7,8 @@
     python3 run.py bench      run the benchmarks under bench/ and print their results
 
 Set-up is idempotent: the virtualenv is (re)installed only when pyproject.toml changed.
+Anything after the command goes to the tool it runs: `run.py lab --port 8899` to Jupyter,
+`run.py test -k momentum -x` to pytest.
 """
 
 from __future__ import annotations
@@ -50,18 +52,40 @@ def run(*args: str, **kw) -> int:
     return subprocess.call(list(args), cwd=ROOT, **kw)
 
 
+def venv_environment(environ=None) -> dict:
+    """The environment of a command run from the venv: its ``bin`` first on PATH (so that Lab's
+    terminals, kernels and nbgrader's formgrader find the venv's tools, e.g. ``alembic``)."""
+    env = dict(os.environ if environ is None else environ)
+    env["PATH"] = os.pathsep.join([str(BIN)] + [p for p in env.get("PATH", "").split(os.pathsep) if p])
+    env["VIRTUAL_ENV"] = str(VENV)
+    return env
+
+
+def lab_arguments(extra: list[str], is_root: bool) -> list[str]:
+    """``jupyter lab``'s arguments: the course's root and landing page, then the user's flags.
+
+    Jupyter refuses to run as root unless told to; as root (a container, a CI machine) we say so
+    and pass ``--allow-root``.
+    """
+    args = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT}", "--LabApp.default_url=/lab/tree/notebooks"]
+    if is_root and "--allow-root" not in extra:
+        say("running as root (a container?): passing --allow-root to Jupyter")
+        args.append("--allow-root")
+    return args + list(extra)
+
+
 def cmd_lab(extra: list[str]) -> int:
     ensure_env()
     say("opening JupyterLab on notebooks/ (Ctrl+C to stop)")
-    return run(str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT}",
-               "--LabApp.default_url=/lab/tree/notebooks", *extra)
+    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return run(*lab_arguments(extra, is_root), env=venv_environment())
 
 
 def cmd_test(extra: list[str]) -> int:
     ensure_env()
     # Independent tests run in parallel on every core (pytest-xdist); see README for timings.
     workers = os.environ.get("NNOPT_TEST_WORKERS", "auto")
-    return run(str(PY), "-m", "pytest", "-n", workers, "--dist", "loadgroup", *extra)
+    return run(str(PY), "-m", "pytest", "-n", workers, "--dist", "loadgroup", *extra, env=venv_environment())
 
 
 def cmd_generate(extra: list[str]) -> int:
@@ -85,7 +109,12 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(__doc__)
         return 2
-    return COMMANDS[argv[0]](argv[1:])
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except KeyboardInterrupt:  # Ctrl+C: the tool has already said what it stopped
+        print()
+        say("stopped")
+        return 130
 
 
 if __name__ == "__main__":

@@ -26,6 +26,44 @@ def test_usage_lists_the_commands_and_exits_2():
         assert f"run.py {command}" in proc.stdout
 
 
+def _run_py():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("nnopt_run_py", ROOT / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lab_passes_allow_root_only_as_root_and_keeps_the_users_flags():
+    run_py = _run_py()
+    as_user = run_py.lab_arguments(["--port=8899"], is_root=False)
+    assert "--allow-root" not in as_user and as_user[-1] == "--port=8899"
+    assert as_user[:2] == [str(run_py.BIN / "jupyter"), "lab"]
+    as_root = run_py.lab_arguments(["--port=8899"], is_root=True)
+    assert as_root.count("--allow-root") == 1 and as_root[-1] == "--port=8899"
+    assert run_py.lab_arguments(["--allow-root"], is_root=True).count("--allow-root") == 1
+
+
+def test_lab_and_tests_run_with_the_venvs_bin_first_on_path():
+    """Formgrader, opened from Lab, runs nbgrader's migrations with `alembic` from PATH."""
+    run_py = _run_py()
+    env = run_py.venv_environment({"PATH": "/usr/bin:/bin", "HOME": "/h"})
+    assert env["PATH"].split(os.pathsep) == [str(run_py.BIN), "/usr/bin", "/bin"]
+    assert env["VIRTUAL_ENV"] == str(run_py.VENV) and env["HOME"] == "/h"
+
+
+def test_ctrl_c_ends_quietly_with_status_130(monkeypatch, capsys):
+    run_py = _run_py()
+
+    def interrupted(extra):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(run_py.COMMANDS, "lab", interrupted)
+    assert run_py.main(["lab"]) == 130
+    assert "[nnopt] stopped" in capsys.readouterr().out
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -41,8 +79,7 @@ def test_run_py_lab_serves_the_student_notebooks(tmp_path):
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "IPYTHONDIR": str(tmp_path / "ipython")}
     args = [sys.executable, str(ROOT / "run.py"), "lab", "--no-browser", f"--port={port}",
             f"--IdentityProvider.token={token}", "--ip=127.0.0.1"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        args.append("--allow-root")
+    # as root (CI, a container) run.py itself must pass --allow-root, or Jupyter exits
     log = open(tmp_path / "lab.log", "wb")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
