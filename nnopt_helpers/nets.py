@@ -1,6 +1,6 @@
 """A small NumPy multilayer perceptron, plain SGD and a training loop that records diagnostics.
 
-Conventions (as in the course): float64; a weight matrix ``W`` has shape ``(fan_in, fan_out)`` and an
+Conventions (``docs/conventions.md``): float64; a weight matrix ``W`` has shape ``(fan_in, fan_out)`` and an
 affine layer computes ``x @ W + b`` with ``x`` of shape ``(N, fan_in)``.
 
 Every layer has the same interface: ``forward(...) -> (out, cache)`` and
@@ -249,6 +249,37 @@ def _norm_pair(norm):
     return forward, backward
 
 
+def _check_layer_sizes(layer_sizes):
+    """``layer_sizes`` as a list of ints: at least two, each a positive int (not a bool)."""
+    sizes = list(layer_sizes)
+    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+        raise ValueError(f"layer_sizes: expected at least two positive ints [input, ..., classes], got {layer_sizes!r}")
+    return [int(s) for s in sizes]
+
+
+def _check_init(init, weight_scale):
+    """The initializer :class:`MLP` uses: ``init``, or ``gaussian_init(weight_scale or 1e-2)`` when None."""
+    if init is not None and weight_scale is not None:
+        raise ValueError("give either init or weight_scale, not both (weight_scale sets the default init)")
+    if init is None:
+        return gaussian_init(1e-2 if weight_scale is None else weight_scale)
+    if not callable(init):
+        raise TypeError(f"init: expected a function init(fan_in, fan_out, rng) -> W, got {init!r}")
+    return init
+
+
+def _initial_weight(init, fan_in, fan_out, rng):
+    """``init(fan_in, fan_out, rng)`` as a float64 array, after checking its shape."""
+    W = np.asarray(init(fan_in, fan_out, rng))
+    if W.shape != (fan_in, fan_out):
+        name = getattr(init, "__name__", "init")
+        raise ValueError(
+            f"init: {name}({fan_in}, {fan_out}, rng) returned shape {W.shape}; "
+            f"expected (fan_in, fan_out) = ({fan_in}, {fan_out})"
+        )
+    return np.array(W, dtype=np.float64)
+
+
 class MLP:
     """A fully connected network: ``[affine -> (norm) -> activation] x (L-1) -> affine -> scores``.
 
@@ -277,23 +308,14 @@ class MLP:
     """
 
     def __init__(self, layer_sizes, activation="relu", init=None, norm=None, rng=None, weight_scale=None, reg=0.0):
-        sizes = list(layer_sizes)
-        if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
-            raise ValueError(
-                f"layer_sizes: expected at least two positive ints [input, ..., classes], got {layer_sizes!r}"
-            )
+        sizes = _check_layer_sizes(layer_sizes)
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation: expected one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-        if init is not None and weight_scale is not None:
-            raise ValueError("give either init or weight_scale, not both (weight_scale sets the default init)")
-        if init is None:
-            init = gaussian_init(1e-2 if weight_scale is None else weight_scale)
-        elif not callable(init):
-            raise TypeError(f"init: expected a function init(fan_in, fan_out, rng) -> W, got {init!r}")
+        init = _check_init(init, weight_scale)
         if isinstance(reg, bool) or not isinstance(reg, numbers.Real) or not reg >= 0:
             raise ValueError(f"reg: expected a number >= 0, got {reg!r}")
 
-        self.layer_sizes = [int(s) for s in sizes]
+        self.layer_sizes = sizes
         self.num_layers = len(sizes) - 1  # number of affine layers
         self.activation = activation
         self.init = init
@@ -302,27 +324,23 @@ class MLP:
         self.norm = norm
         self._norm = None if norm is None else _norm_pair(norm)
 
-        rng = as_rng(rng)
-        self.params = {}
-        for i in range(1, self.num_layers + 1):
-            fan_in, fan_out = self.layer_sizes[i - 1], self.layer_sizes[i]
-            W = init(fan_in, fan_out, rng)
-            W = np.asarray(W)
-            name = getattr(init, "__name__", "init")
-            if W.shape != (fan_in, fan_out):
-                raise ValueError(
-                    f"init: {name}({fan_in}, {fan_out}, rng) returned shape {W.shape}; "
-                    f"expected (fan_in, fan_out) = ({fan_in}, {fan_out})"
-                )
-            self.params[f"W{i}"] = np.array(W, dtype=np.float64)
-            self.params[f"b{i}"] = np.zeros(fan_out)
-            if self._norm is not None and i < self.num_layers:
-                self.params[f"gamma{i}"] = np.ones(fan_out)
-                self.params[f"beta{i}"] = np.zeros(fan_out)
+        self.params = self._initial_params(as_rng(rng))
         self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)] if self._norm else []
         self.affine_outputs = []
         self.pre_activations = []
         self.activations = []
+
+    def _initial_params(self, rng):
+        """``W{i}`` from ``self.init`` and ``b{i}`` zeros per layer, ``gamma{i}``/``beta{i}`` per normalized layer."""
+        params = {}
+        for i in range(1, self.num_layers + 1):
+            fan_in, fan_out = self.layer_sizes[i - 1], self.layer_sizes[i]
+            params[f"W{i}"] = _initial_weight(self.init, fan_in, fan_out, rng)
+            params[f"b{i}"] = np.zeros(fan_out)
+            if self._norm is not None and i < self.num_layers:
+                params[f"gamma{i}"] = np.ones(fan_out)
+                params[f"beta{i}"] = np.zeros(fan_out)
+        return params
 
     def __repr__(self):
         norm = "" if self._norm is None else f", norm={getattr(self._norm[0], '__name__', 'norm')}"
@@ -523,122 +541,171 @@ def train(
         recorded and ``history.diverged`` is True (no exception: plots still work).
         The model's parameters (``model.params``) are updated in place.
     """
+    _check_rule_and_config(update_rule, config)
+    num_epochs = _check_pos_int("num_epochs", num_epochs, 0)
+    batch_size = _check_pos_int("batch_size", batch_size)
+    record_every = _check_pos_int("record_every", record_every)
+    X_train, y_train = _check_data("X_train", X_train, "y_train", y_train)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val: give both or neither")
+    if X_val is not None:
+        X_val, y_val = _check_data("X_val", X_val, "y_val", y_val)
+    rng = as_rng(rng)
+
+    configs = {name: copy.deepcopy(dict(config or {})) for name in model.params}
+    recorder = _Recorder(model, X_train, y_train, X_val, y_val, record_every)
+    iters_per_epoch = -(-len(X_train) // batch_size) if len(X_train) else 0
+    bar = _progress_bar(num_epochs * iters_per_epoch) if progress else None
+
+    diverged_at = None
+    # Huge learning rates overflow on purpose; divergence is reported by history.diverged instead.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        recorder.record_epoch(0)
+        try:
+            for epoch in range(1, num_epochs + 1):
+                batches = minibatches(X_train, y_train, batch_size, rng)
+                diverged_at = _train_epoch(model, batches, update_rule, configs, recorder, bar, epoch)
+                if diverged_at is not None:
+                    break
+                recorder.record_epoch(epoch)
+        finally:
+            _close_progress_bar(bar, diverged_at)
+    return recorder.history(diverged_at)
+
+
+def _check_rule_and_config(update_rule, config):
     if not callable(update_rule):
         raise TypeError(f"update_rule: expected a function rule(w, dw, config) -> (next_w, config), got {update_rule!r}")
     if config is not None and not isinstance(config, Mapping):
         raise TypeError(f"config: expected a dict of hyperparameters or None, got {type(config).__name__}")
-    num_epochs = _check_pos_int("num_epochs", num_epochs, 0)
-    batch_size = _check_pos_int("batch_size", batch_size)
-    record_every = _check_pos_int("record_every", record_every)
-    X_train = _as_float_array("X_train", X_train, ndim=2)
-    y_train = np.asarray(y_train)
-    if y_train.shape != (len(X_train),):
-        raise ValueError(f"y_train: expected shape ({len(X_train)},) (one label per row of X_train), got {y_train.shape}")
-    if (X_val is None) != (y_val is None):
-        raise ValueError("X_val and y_val: give both or neither")
-    has_val = X_val is not None
-    if has_val:
-        X_val = _as_float_array("X_val", X_val, ndim=2)
-        y_val = np.asarray(y_val)
-        if y_val.shape != (len(X_val),):
-            raise ValueError(f"y_val: expected shape ({len(X_val)},) (one label per row of X_val), got {y_val.shape}")
-    rng = as_rng(rng)
 
-    configs = {name: copy.deepcopy(dict(config or {})) for name in model.params}
-    weight_names = sorted((k for k in model.params if k.startswith("W") and k[1:].isdigit()), key=lambda k: int(k[1:]))
 
-    losses, epochs, train_acc, val_acc, val_loss = [], [], [], [], []
-    stat_its, act_mean, act_std, grad_std, upd_ratio = [], [], [], [], []
-    diverged_at = None
+def _check_data(x_name, X, y_name, y):
+    """``X`` as a float64 (N, D) array and ``y`` as an array of shape (N,)."""
+    X = _as_float_array(x_name, X, ndim=2)
+    y = np.asarray(y)
+    if y.shape != (len(X),):
+        raise ValueError(f"{y_name}: expected shape ({len(X)},) (one label per row of {x_name}), got {y.shape}")
+    return X, y
 
-    def record_epoch(epoch):
-        epochs.append(epoch)
-        train_acc.append(model.accuracy(X_train, y_train))
-        if has_val:
-            scores = model.forward(X_val, mode="eval")[0]
-            val_loss.append(softmax_cross_entropy(scores, y_val)[0])
-            val_acc.append(float(np.mean(np.argmax(scores, axis=1) == y_val)))
 
-    iters_per_epoch = -(-len(X_train) // batch_size) if len(X_train) else 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+def _progress_bar(total):
+    from tqdm.auto import tqdm
 
-        bar = tqdm(total=num_epochs * iters_per_epoch, desc="training", leave=True)
+    return tqdm(total=total, desc="training", leave=True)
 
-    it = 0
-    # Huge learning rates overflow on purpose; divergence is reported by history.diverged instead.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        record_epoch(0)
-        try:
-            for epoch in range(1, num_epochs + 1):
-                for X_batch, y_batch in minibatches(X_train, y_train, batch_size, rng):
-                    loss, grads = model.loss(X_batch, y_batch)
-                    if not np.isfinite(loss):
-                        losses.append(float("nan"))
-                        diverged_at = it
-                        break
-                    losses.append(float(loss))
-                    record = it % record_every == 0
-                    if record:
-                        stat_its.append(it)
-                        act_mean.append([float(np.mean(a)) for a in model.activations])
-                        act_std.append([float(np.std(a)) for a in model.activations])
-                        grad_std.append([float(np.std(grads[k])) for k in weight_names])
-                        old = {k: model.params[k].copy() for k in weight_names}
-                    for name in model.params:
-                        w = model.params[name]
-                        result = update_rule(w, grads[name], configs[name])
-                        if not (isinstance(result, tuple) and len(result) == 2):
-                            raise TypeError(
-                                f"update_rule must return (next_w, config); got {type(result).__name__} for {name}"
-                            )
-                        next_w, configs[name] = result
-                        next_w = np.asarray(next_w, dtype=np.float64)
-                        if next_w.shape != w.shape:
-                            raise ValueError(
-                                f"update_rule returned next_w of shape {next_w.shape} for {name}; expected {w.shape}"
-                            )
-                        model.params[name] = next_w
-                    if not all(np.isfinite(p).all() for p in model.params.values()):
-                        # The step itself blew up: the next loss would be NaN, so record it as such.
-                        losses.append(float("nan"))
-                        diverged_at = it + 1
-                    if record:
-                        upd_ratio.append(
-                            [
-                                float(np.linalg.norm(model.params[k] - old[k]) / np.linalg.norm(old[k]))
-                                for k in weight_names
-                            ]
-                        )
-                    it += 1
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
-                    if diverged_at is not None:
-                        break
-                if diverged_at is not None:
-                    break
-                record_epoch(epoch)
-        finally:
-            if bar is not None:
-                if diverged_at is not None:
-                    bar.set_postfix_str(f"diverged at iteration {diverged_at}")
-                bar.close()
 
-    n_hidden = len(getattr(model, "activations", []))
-    return History(
-        loss_history=np.array(losses, dtype=np.float64),
-        epochs=np.array(epochs, dtype=np.int64),
-        train_acc_history=np.array(train_acc, dtype=np.float64),
-        val_acc_history=np.array(val_acc, dtype=np.float64),
-        val_loss_history=np.array(val_loss, dtype=np.float64),
-        stats_iterations=np.array(stat_its, dtype=np.int64),
-        activation_mean=np.array(act_mean, dtype=np.float64).reshape(len(act_mean), n_hidden),
-        activation_std=np.array(act_std, dtype=np.float64).reshape(len(act_std), n_hidden),
-        grad_std=np.array(grad_std, dtype=np.float64).reshape(len(grad_std), len(weight_names)),
-        update_ratio=np.array(upd_ratio, dtype=np.float64).reshape(len(upd_ratio), len(weight_names)),
-        weight_names=weight_names,
-        diverged=diverged_at is not None,
-        diverged_at=diverged_at,
-    )
+def _close_progress_bar(bar, diverged_at):
+    if bar is None:
+        return
+    if diverged_at is not None:
+        bar.set_postfix_str(f"diverged at iteration {diverged_at}")
+    bar.close()
+
+
+def _train_epoch(model, batches, update_rule, configs, recorder, bar, epoch):
+    """One pass over ``batches``; returns the index of the NaN in the loss history if training diverged, else None."""
+    for X_batch, y_batch in batches:
+        it = recorder.iteration
+        loss, grads = model.loss(X_batch, y_batch)
+        if not np.isfinite(loss):
+            recorder.losses.append(float("nan"))
+            return it
+        recorder.losses.append(float(loss))
+        record = recorder.before_update(grads)
+        _apply_update_rule(model, update_rule, grads, configs)
+        diverged_at = None
+        if not all(np.isfinite(p).all() for p in model.params.values()):
+            # The step itself blew up: the next loss would be NaN, so record it as such.
+            recorder.losses.append(float("nan"))
+            diverged_at = it + 1
+        if record:
+            recorder.after_update()
+        recorder.iteration += 1
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{loss:.4g}", refresh=False)
+        if diverged_at is not None:
+            return diverged_at
+    return None
+
+
+def _apply_update_rule(model, update_rule, grads, configs):
+    """``model.params[name], configs[name] = update_rule(w, grads[name], configs[name])`` for every parameter."""
+    for name in model.params:
+        w = model.params[name]
+        result = update_rule(w, grads[name], configs[name])
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError(f"update_rule must return (next_w, config); got {type(result).__name__} for {name}")
+        next_w, configs[name] = result
+        next_w = np.asarray(next_w, dtype=np.float64)
+        if next_w.shape != w.shape:
+            raise ValueError(f"update_rule returned next_w of shape {next_w.shape} for {name}; expected {w.shape}")
+        model.params[name] = next_w
+
+
+class _Recorder:
+    """What :func:`train` records while it runs, turned into a :class:`History` at the end."""
+
+    def __init__(self, model, X_train, y_train, X_val, y_val, record_every):
+        self.model = model
+        self.train_data = (X_train, y_train)
+        self.val_data = None if X_val is None else (X_val, y_val)
+        self.record_every = record_every
+        self.weight_names = sorted(
+            (k for k in model.params if k.startswith("W") and k[1:].isdigit()), key=lambda k: int(k[1:])
+        )
+        self.iteration = 0
+        self.losses, self.epochs, self.train_acc, self.val_acc, self.val_loss = [], [], [], [], []
+        self.stat_its, self.act_mean, self.act_std, self.grad_std, self.upd_ratio = [], [], [], [], []
+        self._old = {}
+
+    def record_epoch(self, epoch):
+        """Accuracies (and validation loss) in eval mode after ``epoch`` epochs."""
+        self.epochs.append(epoch)
+        self.train_acc.append(self.model.accuracy(*self.train_data))
+        if self.val_data is not None:
+            X_val, y_val = self.val_data
+            scores = self.model.forward(X_val, mode="eval")[0]
+            self.val_loss.append(softmax_cross_entropy(scores, y_val)[0])
+            self.val_acc.append(float(np.mean(np.argmax(scores, axis=1) == y_val)))
+
+    def before_update(self, grads):
+        """Layer statistics of this iteration, if it is one to record; returns whether it is."""
+        if self.iteration % self.record_every != 0:
+            return False
+        model, names = self.model, self.weight_names
+        self.stat_its.append(self.iteration)
+        self.act_mean.append([float(np.mean(a)) for a in model.activations])
+        self.act_std.append([float(np.std(a)) for a in model.activations])
+        self.grad_std.append([float(np.std(grads[k])) for k in names])
+        self._old = {k: model.params[k].copy() for k in names}
+        return True
+
+    def after_update(self):
+        """``||W_new - W_old|| / ||W_old||`` of every weight matrix, after :meth:`before_update`."""
+        params, old = self.model.params, self._old
+        self.upd_ratio.append([float(np.linalg.norm(params[k] - old[k]) / np.linalg.norm(old[k])) for k in self.weight_names])
+
+    def history(self, diverged_at):
+        n_hidden = len(getattr(self.model, "activations", []))
+        n_weights = len(self.weight_names)
+
+        def table(rows, width):
+            return np.array(rows, dtype=np.float64).reshape(len(rows), width)
+
+        return History(
+            loss_history=np.array(self.losses, dtype=np.float64),
+            epochs=np.array(self.epochs, dtype=np.int64),
+            train_acc_history=np.array(self.train_acc, dtype=np.float64),
+            val_acc_history=np.array(self.val_acc, dtype=np.float64),
+            val_loss_history=np.array(self.val_loss, dtype=np.float64),
+            stats_iterations=np.array(self.stat_its, dtype=np.int64),
+            activation_mean=table(self.act_mean, n_hidden),
+            activation_std=table(self.act_std, n_hidden),
+            grad_std=table(self.grad_std, n_weights),
+            update_ratio=table(self.upd_ratio, n_weights),
+            weight_names=self.weight_names,
+            diverged=diverged_at is not None,
+            diverged_at=diverged_at,
+        )

@@ -478,3 +478,67 @@ def test_train_with_progress_bar(capsys):
     hist = train(MLP([2, 4, 3]), X, y, sgd, num_epochs=2, batch_size=10, progress=True)
     assert hist.num_iterations == 6
     assert "6/6" in capsys.readouterr().err
+
+
+def test_mlp_validates_init_reg_and_sizes():
+    with pytest.raises(TypeError, match=r"init: expected a function init\(fan_in, fan_out, rng\)"):
+        MLP([4, 3], init=0.1)
+    with pytest.raises(ValueError, match="reg"):
+        MLP([4, 3], reg=-1.0)
+    with pytest.raises(ValueError, match="reg"):
+        MLP([4, 3], reg=True)
+    with pytest.raises(ValueError, match="layer_sizes"):
+        MLP([4, True])
+    with pytest.raises(ValueError, match="layer_sizes"):
+        MLP([4, 2.0, 3])
+    model = MLP((4, np.int64(5), 3), weight_scale=0.5, rng=0)
+    assert model.layer_sizes == [4, 5, 3] and all(type(s) is int for s in model.layer_sizes)
+    assert model.params["W1"].dtype == np.float64 and model.params["W1"].std() > 0.1
+
+
+def test_train_with_no_epochs_records_only_the_start():
+    X, y = make_spirals(10, 3, rng=0)
+    model = MLP([2, 4, 3], rng=0)
+    before = copy.deepcopy(model.params)
+    hist = train(model, X, y, sgd, num_epochs=0, X_val=X, y_val=y)
+    assert hist.num_iterations == 0 and not hist.diverged
+    np.testing.assert_array_equal(hist.epochs, [0])
+    assert hist.train_acc_history.shape == hist.val_acc_history.shape == hist.val_loss_history.shape == (1,)
+    assert hist.activation_mean.shape == (0, 1) and hist.update_ratio.shape == (0, 2)
+    for name, value in before.items():
+        np.testing.assert_array_equal(model.params[name], value)
+
+
+def test_divergence_in_an_update_keeps_the_records_aligned():
+    def broken_rule(w, dw, config):
+        return w * np.nan, config
+
+    X, y = make_spirals(10, 3, rng=0)
+    hist = train(MLP([2, 4, 3], rng=0), X, y, broken_rule, num_epochs=3, batch_size=10, rng=0, X_val=X, y_val=y)
+    np.testing.assert_array_equal(hist.stats_iterations, [0])  # the step that blew up is recorded
+    assert hist.activation_mean.shape == (1, 1) and hist.update_ratio.shape == (1, 2)
+    assert np.all(np.isnan(hist.update_ratio))
+    np.testing.assert_array_equal(hist.epochs, [0])  # no epoch finished
+    assert hist.val_acc_history.shape == (1,)
+
+
+def test_train_validates_more_arguments():
+    model = MLP([2, 4, 3], rng=0)
+    X, y = make_spirals(10, 3, rng=0)
+    with pytest.raises(TypeError, match="config: expected a dict"):
+        train(model, X, y, sgd, [0.1])
+    with pytest.raises(ValueError, match="X_train: expected a 2-D array"):
+        train(model, X[:, 0], y, sgd)
+    with pytest.raises(ValueError, match=r"y_val: expected shape \(30,\) \(one label per row of X_val\)"):
+        train(model, X, y, sgd, X_val=X, y_val=y[:3])
+    with pytest.raises(ValueError, match="X_val: expected a 2-D array"):
+        train(model, X, y, sgd, X_val=X[:, 0], y_val=y)
+    with pytest.raises(ValueError, match=r"update_rule returned next_w of shape \(1, 4\) for W1"):
+        train(model, X, y, lambda w, dw, config: (w[:1], config))
+
+
+def test_progress_bar_says_where_training_diverged(capsys):
+    X, y = make_spirals(10, 3, rng=0)
+    hist = train(MLP([2, 4, 3], rng=0), X, y, sgd, {"learning_rate": 1e300}, num_epochs=3, batch_size=10, progress=True)
+    assert hist.diverged
+    assert f"diverged at iteration {hist.diverged_at}" in capsys.readouterr().err

@@ -1,7 +1,7 @@
 """Known mistakes in the 04_adaptive_lr exercises, each as a working function.
 
 Every function here is *wrong on purpose*. The correct conventions are in
-``autograder/references/adaptive_lr.py`` (and COURSE.md); defaults are filled with ``setdefault``.
+``autograder/references/adaptive_lr.py`` (and docs/conventions.md); defaults are filled with ``setdefault``.
 Each mistake is written the way a learner would write it, with NumPy on whole arrays.
 """
 

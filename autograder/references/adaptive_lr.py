@@ -1,6 +1,6 @@
 """References for 04_adaptive_lr, written one element at a time with ``math`` (not as the solutions are).
 
-Conventions (COURSE.md), with g the gradient and every operation elementwise:
+Conventions (docs/conventions.md), with g the gradient and every operation elementwise:
 
     adagrad:   cache ← cache + g²;                          w ← w − lr·g/(√cache + ε)
     rmsprop:   cache ← ρ·cache + (1 − ρ)·g²;                w ← w − lr·g/(√cache + ε)

@@ -1,6 +1,6 @@
 """References for 06_batch_norm, written with explicit loops over features and samples.
 
-Conventions (COURSE.md, exactly ``torch.nn.BatchNorm1d``), for ``x`` of shape (N, D) and each
+Conventions (docs/conventions.md, exactly ``torch.nn.BatchNorm1d``), for ``x`` of shape (N, D) and each
 feature (column) j separately:
 
     train:  μ = mean_i x_ij,  σ² = mean_i (x_ij − μ)²  (biased),  x̂ = (x − μ)/√(σ² + eps)

@@ -1,6 +1,6 @@
 """References for 01_challenges, written with explicit loops and an SVD (not as the solutions are).
 
-Conventions (COURSE.md):
+Conventions (docs/conventions.md):
 
     gradient_descent(grad_fn, x0, learning_rate, num_steps) -> path (num_steps + 1, d):
         x_0 = x0, x_{t+1} = x_t − learning_rate · grad_fn(x_t); grad_fn is called once per step,

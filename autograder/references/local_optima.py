@@ -1,6 +1,6 @@
 """References for 02_local_optima, written with explicit loops (not as the solutions are).
 
-Conventions (COURSE.md, and the docstrings of the notebook):
+Conventions (docs/conventions.md, and the docstrings of the notebook):
 
     numerical_hessian(f, x, h):  H[i, j] ≈ [f(x+heᵢ+heⱼ) − f(x+heᵢ−heⱼ) − f(x−heᵢ+heⱼ) + f(x−heᵢ−heⱼ)] / (4h²),
                                  exactly symmetric. (Judged against the analytic Hessian, see

@@ -1,6 +1,6 @@
 """References for 03_momentum, written elementwise with explicit loops (not as the solutions are).
 
-Conventions (COURSE.md):
+Conventions (docs/conventions.md):
 
     sgd_momentum:       v ← μ·v − lr·dw;            w ← w + v
     nesterov_momentum:  v_prev ← v; v ← μ·v − lr·dw; w ← w − μ·v_prev + (1 + μ)·v

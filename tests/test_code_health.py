@@ -1,0 +1,200 @@
+"""Code health of the course's packages: complexity, declared dependencies, no dangling references.
+
+- no function in ``autograder/`` or ``nnopt_helpers/`` is more complex than ``MAX_COMPLEXITY``
+  (radon's cyclomatic complexity, measured with its Python API);
+- every third-party module they import is declared in ``pyproject.toml``'s dependencies;
+- no ``.py``, ``.ipynb`` or ``.md`` file refers to the planning document that is not in this
+  repository (the conventions live in ``docs/conventions.md``).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from radon.complexity import add_inner_blocks, cc_visit
+from radon.visitors import Function
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("autograder", "nnopt_helpers")
+
+#: Highest cyclomatic complexity (radon, per function or method) allowed: the top of radon's rank C.
+MAX_COMPLEXITY = 20
+
+#: Import names whose distribution on PyPI has another name (the longest dotted prefix wins).
+DISTRIBUTION_OF = {
+    "sklearn": "scikit-learn",
+    "PIL": "pillow",
+    "IPython": "ipython",
+    "yaml": "pyyaml",
+    "dateutil": "python-dateutil",
+    "dask.distributed": "distributed",
+}
+
+#: Imported by the packages but not declared in pyproject.toml yet; each arrives today only as a
+#: dependency of a declared package (in parentheses). Declare them and empty this set.
+
+#: Directories never searched for files (environments, caches, version control).
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache", ".hypothesis",
+             ".ipynb_checkpoints", "build", "dist"}
+
+
+def _package_files():
+    for package in PACKAGES:
+        yield from sorted((ROOT / package).rglob("*.py"))
+
+
+def _normalize(name: str) -> str:
+    """A distribution name as PEP 503 compares them: lower case, runs of ``-_.`` as ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# ----------------------------------------------------------------------------------------------
+# (a) complexity
+
+
+def _complex_functions(limit: int) -> list[str]:
+    """``path:function (complexity)`` for every function or method above ``limit``, worst first."""
+    found = []
+    for path in _package_files():
+        for block in add_inner_blocks(cc_visit(path.read_text(encoding="utf-8"))):
+            if isinstance(block, Function) and block.complexity > limit:
+                found.append((block.complexity, f"{path.relative_to(ROOT)}:{block.fullname} ({block.complexity})"))
+    return [text for _, text in sorted(found, key=lambda item: (-item[0], item[1]))]
+
+
+def test_radon_measures_complexity_as_expected():
+    """The measure itself: one branch per if/elif/for/boolean operator, plus one."""
+    source = (
+        "def f(x):\n"
+        "    if x and x > 1:\n"
+        "        return 1\n"
+        "    elif x:\n"
+        "        return 2\n"
+        "    for _ in range(3):\n"
+        "        pass\n"
+        "    return 0\n"
+    )
+    (block,) = [b for b in cc_visit(source) if isinstance(b, Function)]
+    assert block.complexity == 5
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="being reduced now by other engineers (issue 7); at 07:36 UTC on 2026-12-05 the one left was "
+    "autograder/properties/local_optima.py find_minima_properties (22); at 07:20 also "
+    "nnopt_helpers/checks.py _compare (61), autograder/grading/worker.py _grade (39) and 15 others",
+)
+def test_no_function_is_too_complex():
+    too_complex = _complex_functions(MAX_COMPLEXITY)
+    assert not too_complex, (
+        f"cyclomatic complexity above {MAX_COMPLEXITY} (radon cc): split these functions:\n  "
+        + "\n  ".join(too_complex)
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# (b) dependencies
+
+
+def _imported_modules() -> dict[str, set[str]]:
+    """Absolute imports of the packages: dotted module name -> files that import it."""
+    modules: dict[str, set[str]] = {}
+    for path in _package_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                modules.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    return modules
+
+
+def _distribution(module: str) -> str | None:
+    """The distribution that provides ``module``, or None for the standard library and our own code."""
+    top = module.split(".")[0]
+    if top in sys.stdlib_module_names or top in PACKAGES or top == "__future__":
+        return None
+    parts = module.split(".")
+    for i in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:i])
+        if prefix in DISTRIBUTION_OF:
+            return _normalize(DISTRIBUTION_OF[prefix])
+    return _normalize(top)
+
+
+def _declared() -> set[str]:
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = set()
+    for requirement in meta["dependencies"]:
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+        assert match, f"cannot parse the requirement {requirement!r}"
+        names.add(_normalize(match.group(1)))
+    return names
+
+
+def _undeclared() -> dict[str, set[str]]:
+    """Distribution -> importing files, for every third-party import not in the dependencies."""
+    declared, missing = _declared(), {}
+    for module, files in _imported_modules().items():
+        dist = _distribution(module)
+        if dist is not None and dist not in declared:
+            missing.setdefault(dist, set()).update(files)
+    return missing
+
+
+def test_import_names_map_to_distributions():
+    assert _distribution("sklearn.datasets") == "scikit-learn"
+    assert _distribution("dask.distributed") == "distributed"
+    assert _distribution("dask") == "dask"
+    assert _distribution("bleach.css_sanitizer") == "bleach"
+    assert _distribution("PIL.Image") == "pillow"
+    assert _distribution("json") is None
+    assert _distribution("nnopt_helpers.nets") is None
+
+
+def test_every_third_party_import_is_declared():
+    missing = _undeclared()
+    assert not missing, "imported but not declared in pyproject.toml's dependencies: " + "; ".join(
+        f"{dist} (imported by {', '.join(sorted(files))})" for dist, files in sorted(missing.items())
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# (c) references
+
+
+def _repository_files(suffixes):
+    for directory, subdirs, files in os.walk(ROOT):
+        subdirs[:] = [d for d in subdirs if d not in SKIP_DIRS and not d.endswith(".egg-info")]
+        for name in files:
+            if name.endswith(suffixes):
+                yield Path(directory) / name
+
+
+def test_nothing_refers_to_the_planning_document():
+    planning_document = "COURSE" + ".md"  # spelled in two parts so that this file does not match itself
+    citing = []
+    for path in _repository_files((".py", ".ipynb", ".md")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if planning_document in text:
+            lines = [str(i) for i, line in enumerate(text.splitlines(), 1) if planning_document in line]
+            citing.append(f"{path.relative_to(ROOT)}:{','.join(lines)}")
+    assert not citing, (
+        f"{planning_document} is not in this repository; cite docs/conventions.md (or README.md) instead: "
+        + "; ".join(sorted(citing))
+    )
+
+
+def test_the_conventions_page_exists_and_is_linked():
+    assert (ROOT / "docs" / "conventions.md").is_file()
+    assert "(docs/conventions.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
