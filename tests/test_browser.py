@@ -444,12 +444,12 @@ def _assert_rendered_slider(page):
     return slider
 
 
-def _assert_slider_redraws_figure(page) -> None:
+def _assert_slider_redraws_figure(page, key: str = "ArrowRight") -> None:
     """Moving a slider of an interactive figure makes the kernel redraw it.
 
     The figure is a widget holding a slider and an image (e.g. nnopt_helpers' explorers: sliders
-    above an Output with the figure). One keyboard step on the slider's handle must change the
-    readout and then the image (a new PNG from the kernel).
+    above an Output with the figure). One key press on the slider's handle (a step, or ``Home``:
+    to its lowest value) must change the readout and then the image (a new PNG from the kernel).
     """
     figure = (page.locator(f"{OUTPUTS} .jupyter-widgets.widget-vbox")
               .filter(has=page.locator(".widget-slider"))
@@ -461,7 +461,7 @@ def _assert_slider_redraws_figure(page) -> None:
     before_src, before_readout = img.get_attribute("src"), readout.inner_text()
 
     figure.locator(".widget-slider .noUi-handle").first.focus()
-    page.keyboard.press("ArrowRight")
+    page.keyboard.press(key)
     expect(readout).not_to_have_text(before_readout)
     expect(img).not_to_have_attribute("src", before_src)  # (re-)located on every poll: may be a new <img>
     expect(img).to_be_visible()
@@ -617,10 +617,14 @@ def test_student_notebook_runs_in_lab(page, lab_server, tmp_path, aid):
     """Every other student notebook, untouched, run cell by cell in Lab as a learner would start:
     the cells that need no answer draw their figures (and widgets), the stubs say they are not
     implemented yet, and nothing fails for any other reason. (03 above also moves a slider and
-    clicks Validate.)"""
+    clicks Validate.) Every notebook has an explorer: its sliders are drawn, and one step of a
+    slider redraws its figure, stubs and all."""
     phase = _Phases()
     with _diagnostics_on_failure(page, lab_server, tmp_path):
         _run_untouched_student_notebook(page, lab_server, aid, phase)
-        if page.locator(f"{OUTPUTS} .jupyter-widgets.widget-slider").count():
-            _assert_rendered_slider(page)
+        _assert_rendered_slider(page)
+        # the first slider to its lowest value (e.g. the smallest learning rate, where the
+        # baseline's path is drawn even when the learner's functions are still stubs)
+        with phase("slider to its lowest value, figure redrawn"):
+            _assert_slider_redraws_figure(page, "Home")
         _screenshot(page, tmp_path, f"lab-{aid}")
