@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-from .plain import NotPlain, to_plain
+from .plain import NotPlain, same, to_plain
 
 __all__ = ["DRIVERS", "INPUTS", "ORACLE_KEYS", "inputs_of", "surface_from_spec", "update_rule", "function"]
 
@@ -28,16 +28,6 @@ def _error(exc: BaseException) -> dict:
 def _copy_args(value):
     """Deep copy with arrays copied, so the learner gets fresh, writable inputs."""
     return copy.deepcopy(value)
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(_same, a, b))
-    return a == b
 
 
 def update_rule(fn, case: dict) -> dict:
@@ -63,31 +53,39 @@ def update_rule(fn, case: dict) -> dict:
             mutated.append(f"w (step {t + 1})")
         if not np.array_equal(dw_in, dw, equal_nan=True):
             mutated.append(f"dw (step {t + 1})")
-        if type(ret) not in (tuple, list) or len(ret) != 2:
-            steps.append({"error": f"returned {type(ret).__name__}, expected a pair (next_w, config)",
-                          "error_type": "ReturnType"})
-            break
-        next_w, config = ret
-        if type(config) is not dict:
-            steps.append({"error": f"returned config of type {type(config).__name__}, expected dict",
-                          "error_type": "ReturnType"})
-            break
-        try:
-            record = {k: to_plain(config[k], _where=f"config[{k!r}]") for k in case.get("record", []) if k in config}
-            missing = [k for k in case.get("record", []) if k not in config]
-            step = {"next_w": to_plain(next_w, _where="next_w"), "config": record}
-        except NotPlain as exc:
-            steps.append({"error": str(exc), "error_type": "NotPlain"})
-            break
-        if missing:
-            step["missing_keys"] = missing
-        if type(next_w) is not np.ndarray:
-            steps.append({"error": f"next_w is a {type(next_w).__name__}, expected a NumPy array",
-                          "error_type": "ReturnType"})
-            break
+        step = _update_step(ret, list(case.get("record", [])))
         steps.append(step)
-        w = np.array(next_w, dtype=np.float64)
+        if "error" in step:
+            break
+        w, config = np.array(ret[0], dtype=np.float64), ret[1]
     return {"steps": steps, "mutated": mutated}
+
+
+def _update_step(ret, record: list) -> dict:
+    """``{"next_w", "config": {recorded keys}}`` (and ``missing_keys``) of one returned pair, or an error."""
+    if type(ret) is np.ndarray:
+        return _return_error("returned a single array; an update rule returns the pair `return next_w, config` "
+                             "so that its state travels to the next call")
+    if type(ret) not in (tuple, list) or len(ret) != 2:
+        length = f" of length {len(ret)}" if type(ret) in (tuple, list) else ""
+        return _return_error(f"returned a {type(ret).__name__}{length}; it should return the pair (next_w, config)")
+    next_w, config = ret
+    if config is None:
+        return _return_error("returned config=None. Return the config dict (`return next_w, config`), creating it "
+                             "with `if config is None: config = {}`")
+    if type(config) is not dict:
+        return _return_error(f"returned a {type(config).__name__} where the config dict belongs; the order is "
+                             "`return next_w, config`")
+    try:
+        step = {"next_w": to_plain(next_w, _where="next_w"),
+                "config": {k: to_plain(config[k], _where=f"config[{k!r}]") for k in record if k in config}}
+    except NotPlain as exc:
+        return {"error": str(exc), "error_type": "NotPlain"}
+    if type(next_w) is not np.ndarray:
+        return _return_error(f"returned next_w as a {type(next_w).__name__}; return a float64 NumPy array "
+                             "(compute it from w and dw with NumPy operations)")
+    missing = [k for k in record if k not in config]
+    return {**step, "missing_keys": missing} if missing else step
 
 
 def function(fn, case: dict) -> dict:
@@ -103,8 +101,8 @@ def function(fn, case: dict) -> dict:
         ret = fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001
         return {**_error(exc), "mutated": []}
-    mutated = [f"argument {i + 1}" for i, (a, b) in enumerate(zip(args, before[0])) if not _same(a, b)]
-    mutated += [f"argument {k}" for k in kwargs if not _same(kwargs[k], before[1][k])]
+    mutated = [f"argument {i + 1}" for i, (a, b) in enumerate(zip(args, before[0])) if not same(a, b)]
+    mutated += [f"argument {k}" for k in kwargs if not same(kwargs[k], before[1][k])]
     try:
         return {"result": to_plain(ret), "mutated": mutated}
     except NotPlain as exc:
@@ -129,89 +127,101 @@ def batchnorm(fn, case: dict) -> dict:
     Backward exercise: ``dout`` list of arrays (one per call) and ``forward``, the name of the
     forward function. The cache is the learner's own, so the forward is the learner's too: the
     function of that name in ``fn``'s global namespace (the notebook or the sandbox, where both
-    are defined). Each step runs the forward, then ``dx, dgamma, dbeta = fn(dout, cache)`` on the
+    are defined; the visible checks pass the function itself). Each step runs the forward, then ``dx, dgamma, dbeta = fn(dout, cache)`` on the
     cache it returned, and reports the forward's ``out`` and the three gradients.
 
     Returns ``{"steps": [...], "mutated": [...]}``; a failed step has ``error`` and ends the run.
     """
-    backward = "dout" in case
-    forward = fn
-    if backward:
-        name = str(case.get("forward", "batchnorm_forward"))
-        namespace = getattr(fn, "__globals__", None)
-        forward = namespace.get(name) if isinstance(namespace, dict) else None
-        if not callable(forward):
-            return {"steps": [{"error": f"no function {name} found next to {getattr(fn, '__name__', 'the backward')}: "
-                                        f"the backward pass is graded on the cache that your {name} returns",
-                               "error_type": "MissingForward"}], "mutated": []}
+    forward = case.get("forward", "batchnorm_forward") if "dout" in case else fn
+    forward = forward if callable(forward) else _forward_next_to(fn, str(forward))
+    if isinstance(forward, dict):
+        return {"steps": [forward], "mutated": []}
     gamma = np.array(case["gamma"], dtype=np.float64)
     beta = np.array(case["beta"], dtype=np.float64)
     bn_param = _copy_args(case.get("bn_param"))
-    if bn_param is None:
-        bn_param = {}
-    record = list(case.get("record", []))
+    bn_param = {} if bn_param is None else bn_param
     steps, mutated = [], []
     for t, (x, mode) in enumerate(zip(case["x"], case["modes"])):
-        x = np.array(x, dtype=np.float64)
         if mode is not None:
             bn_param["mode"] = mode
-        x_in, gamma_in, beta_in = x.copy(), gamma.copy(), beta.copy()
-        try:
-            ret = forward(x_in, gamma_in, beta_in, bn_param)
-        except Exception as exc:  # noqa: BLE001 - any learner error becomes data
-            steps.append(_error(exc))
-            break
-        by = " (by the forward pass)" if backward else ""
-        for label, before, after in (("x", x, x_in), ("gamma", gamma, gamma_in), ("beta", beta, beta_in)):
-            if not np.array_equal(before, after, equal_nan=True):
-                mutated.append(f"{label}{by} (step {t + 1})")
-        if type(ret) not in (tuple, list) or len(ret) != 2:
-            steps.append({"error": f"the forward pass returned {type(ret).__name__}, expected a pair (out, cache)",
-                          "error_type": "ReturnType"})
-            break
-        out, cache = ret
-        if type(out) is not np.ndarray:
-            steps.append({"error": f"out is a {type(out).__name__}, expected a NumPy array", "error_type": "ReturnType"})
-            break
-        try:
-            step = {"out": to_plain(out, _where="out")}
-        except NotPlain as exc:
-            steps.append({"error": str(exc), "error_type": "NotPlain"})
-            break
-        if not backward:
-            if type(bn_param) is not dict:
-                steps.append({"error": "bn_param is no longer a dict", "error_type": "ReturnType"})
-                break
-            try:
-                step["bn_param"] = {k: to_plain(bn_param[k], _where=f"bn_param[{k!r}]") for k in record if k in bn_param}
-            except NotPlain as exc:
-                steps.append({"error": str(exc), "error_type": "NotPlain"})
-                break
-            steps.append(step)
-            continue
-        dout = np.array(case["dout"][t], dtype=np.float64)
-        dout_in = dout.copy()
-        try:
-            grads = fn(dout_in, cache)
-        except Exception as exc:  # noqa: BLE001
-            steps.append(_error(exc))
-            break
-        if not np.array_equal(dout, dout_in, equal_nan=True):
-            mutated.append(f"dout (step {t + 1})")
-        if type(grads) not in (tuple, list) or len(grads) != 3:
-            steps.append({"error": f"returned {type(grads).__name__}, expected a triple (dx, dgamma, dbeta)",
-                          "error_type": "ReturnType"})
-            break
-        try:
-            for key, value in zip(("dx", "dgamma", "dbeta"), grads):
-                if type(value) is not np.ndarray:
-                    raise NotPlain(f"{key} is a {type(value).__name__}, expected a NumPy array")
-                step[key] = to_plain(value, _where=key)
-        except NotPlain as exc:
-            steps.append({"error": str(exc), "error_type": "NotPlain"})
-            break
+        step = _bn_forward_step(forward, np.array(x, dtype=np.float64), gamma, beta, bn_param, case, t, mutated)
+        if "error" not in step and "dout" in case:
+            step = _bn_backward_step(fn, step.pop("_cache"), np.array(case["dout"][t], dtype=np.float64), step,
+                                     t, mutated)
         steps.append(step)
+        if "error" in step:
+            break
     return {"steps": steps, "mutated": mutated}
+
+
+def _forward_next_to(fn, name: str):
+    """The learner's forward pass that a backward exercise is graded through (a callable, or an error step).
+
+    ``case["forward"]`` names it; it is looked up in ``fn``'s global namespace (the notebook or the sandbox).
+    """
+    namespace = getattr(fn, "__globals__", None)
+    forward = namespace.get(name) if isinstance(namespace, dict) else None
+    if callable(forward):
+        return forward
+    return {"error": f"no function {name} found next to {getattr(fn, '__name__', 'the backward')}: "
+                     f"the backward pass is graded on the cache that your {name} returns",
+            "error_type": "MissingForward"}
+
+
+def _return_error(text: str) -> dict:
+    return {"error": text, "error_type": "ReturnType"}
+
+
+def _bn_forward_step(forward, x, gamma, beta, bn_param, case, t, mutated) -> dict:
+    """One forward call: ``{"out", "bn_param"}`` (forward exercise) or ``{"out", "_cache"}``, or an error."""
+    backward = "dout" in case
+    x_in, gamma_in, beta_in = x.copy(), gamma.copy(), beta.copy()
+    try:
+        ret = forward(x_in, gamma_in, beta_in, bn_param)
+    except Exception as exc:  # noqa: BLE001 - any learner error becomes data
+        return _error(exc)
+    by = " (by the forward pass)" if backward else ""
+    mutated += [f"{label}{by} (step {t + 1})" for label, before, after in
+                (("x", x, x_in), ("gamma", gamma, gamma_in), ("beta", beta, beta_in))
+                if not np.array_equal(before, after, equal_nan=True)]
+    if type(ret) not in (tuple, list) or len(ret) != 2:
+        what = "a single array" if type(ret) is np.ndarray else f"a {type(ret).__name__}"
+        return _return_error(f"{'the forward pass ' if backward else ''}returned {what}; a layer's forward pass "
+                             "returns the pair (out, cache), the cache holding what the backward pass needs")
+    if type(ret[0]) is not np.ndarray:
+        return _return_error(f"out is a {type(ret[0]).__name__}, expected a NumPy array")
+    if not backward and type(bn_param) is not dict:
+        return _return_error("bn_param is no longer a dict")
+    try:
+        step = {"out": to_plain(ret[0], _where="out")}
+        if backward:
+            return {**step, "_cache": ret[1]}
+        record = list(case.get("record", []))
+        return {**step, "bn_param": {k: to_plain(bn_param[k], _where=f"bn_param[{k!r}]") for k in record if k in bn_param}}
+    except NotPlain as exc:
+        return {"error": str(exc), "error_type": "NotPlain"}
+
+
+def _bn_backward_step(fn, cache, dout, step, t, mutated) -> dict:
+    """``dx, dgamma, dbeta = fn(dout, cache)`` added to the forward's step, or an error."""
+    dout_in = dout.copy()
+    try:
+        grads = fn(dout_in, cache)
+    except Exception as exc:  # noqa: BLE001
+        return _error(exc)
+    if not np.array_equal(dout, dout_in, equal_nan=True):
+        mutated.append(f"dout (step {t + 1})")
+    if type(grads) not in (tuple, list) or len(grads) != 3:
+        got = f"{len(grads)} values" if type(grads) in (tuple, list) else f"one {type(grads).__name__}"
+        return _return_error(f"should return 3 values (dx, dgamma, dbeta), got {got}")
+    try:
+        for key, value in zip(("dx", "dgamma", "dbeta"), grads):
+            if type(value) is not np.ndarray:
+                raise NotPlain(f"{key} is a {type(value).__name__}, expected a NumPy array")
+            step[key] = to_plain(value, _where=key)
+    except NotPlain as exc:
+        return {"error": str(exc), "error_type": "NotPlain"}
+    return step
 
 
 DRIVERS["batchnorm"] = batchnorm
@@ -332,9 +342,9 @@ def surface_function(fn, case: dict) -> dict:
     except Exception as exc:  # noqa: BLE001
         return {**_error(exc), "mutated": []}
     mutated = [f"argument {i + 1}" for i, (a, b) in enumerate(zip(args, before[0]))
-               if isinstance(b, np.ndarray) and not _same(a, b)]
+               if isinstance(b, np.ndarray) and not same(a, b)]
     mutated += [f"argument {k}" for k in kwargs if isinstance(before[1][k], np.ndarray)
-                and not _same(kwargs[k], before[1][k])]
+                and not same(kwargs[k], before[1][k])]
     try:
         return {"result": to_plain(ret), "mutated": mutated}
     except NotPlain as exc:
@@ -534,7 +544,7 @@ def layerwise_init(fn, case: dict) -> dict:
     except Exception as exc:  # noqa: BLE001 - any learner error becomes data
         return {**_error(exc), "mutated": []}
     mutated = []
-    if any(not _same(a, b) for a, b in zip(arrays, originals)):
+    if any(not same(a, b) for a, b in zip(arrays, originals)):
         mutated.append("weights (arrays changed in place)")
     if len(weights) != len(arrays) or any(a is not b for a, b in zip(weights, arrays)):
         mutated.append("weights (items of the list replaced)")

@@ -4,18 +4,20 @@
     python -m autograder.expected 03_momentum  # one assignment
     python -m autograder.expected --check      # exit 1 if a committed file differs from a fresh build
 
-The expected outputs come from the independent references in ``autograder/references``; the
-"known mistake" outputs (with the message a learner sees when their output equals one of them)
-come from running the mutants of ``autograder/mutants`` on the same inputs. Inputs are fixed,
-``np.linspace``-style arrays as in cs231n, so the file is the same on every run. The format is
-the one documented in ``nnopt_helpers/checks.py``.
+One loop for every assignment: each exercise's public cases (``Exercise.public``) are run by the
+exercise's driver, as the hidden tests run its secret ones. The expected outputs are the
+independent reference's (``autograder/references``) through the view that names them (or given
+by the public case where the exercise is judged by properties); the "known mistake" outputs
+(with the message a learner sees when their output equals one of them) come from running the
+mutants of ``autograder/mutants`` on the same case. Public cases are fixed, ``np.linspace``-style
+arrays as in cs231n, so the file is the same on every run. The format is the one documented in
+``nnopt_helpers/checks.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import importlib
 import sys
 import tempfile
 from pathlib import Path
@@ -24,175 +26,110 @@ import numpy as np
 
 from nnopt_helpers import checks
 
+from .plain import rel_error, same
+
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_DIR = ROOT / "nnopt_helpers" / "expected"
 
-__all__ = ["BUILDERS", "build", "render", "main", "mistakes_for", "stack_steps"]
+__all__ = ["build", "render", "main", "mistakes"]
 
 
 # --------------------------------------------------------------------------------------------
-# Shared machinery
+# The one loop: every exercise's visible checks, their expected outputs and the known mistakes
 
 
-def _outputs_differ(outputs: dict, expected: dict, tol: float) -> bool:
-    """True when ``outputs`` fails a check against ``expected`` (by the checks' own comparison)."""
+def _outputs_differ(outputs: dict, reference: dict, tol, atol: float) -> bool:
+    """True when ``outputs`` fails a check against ``reference`` (by the checks' own comparison)."""
     try:
-        checks.check_outputs("probe", outputs, {"expected": expected, "tol": tol}, quiet=True)
+        with np.errstate(all="ignore"):
+            checks.check_outputs("probe", outputs, {"expected": reference, "tol": tol, "atol": atol}, quiet=True)
     except checks.CheckFailed:
         return True
     return False
 
 
-def _plain_float64(value) -> bool:
-    """Only float64 arrays and Python/NumPy float64 numbers can be stored as a mistake's outputs.
+def _storable(value) -> bool:
+    """Float64 arrays, float64 numbers and strings can be stored as a mistake's outputs.
 
-    A 0-d array is neither: stored, it would read back as a number (the check explains it itself).
+    A 0-d array is none of them: stored, it would read back as a number (the check explains it itself).
     """
     if isinstance(value, np.ndarray):
         return value.dtype == np.float64 and value.ndim > 0
-    return type(value) in (float, np.float64)
+    return type(value) in (float, np.float64, str)
 
 
-def _same(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(np.shape(a[k]) == np.shape(b[k]) and checks.rel_error(a[k], b[k]) <= 1e-12
-                                        for k in a)
+def _run(fn, entry: dict):
+    """The named outputs of ``fn`` on the entry's case, through its driver and view (None if it fails: the check explains that)."""
+    try:
+        return checks.outputs_of(entry, fn)[0]
+    except (checks._Stop, checks.CheckFailed):
+        return None
 
 
-def _mistakes(entry: dict, mutants: dict) -> list[dict]:
-    """Run every mutant on the entry's inputs; keep those whose outputs differ and are storable.
+def _where_it_shows(outputs: dict, entry: dict) -> dict:
+    """Only the outputs in which a mistake differs from the expected ones (NaN shows too)."""
+    return {k: v for k, v in outputs.items() if not rel_error(v, entry["expected"][k]) <= checks._tol_for(entry.get("tol"), k)}
 
-    Skipped: mutants that raise or return something malformed (the check explains those itself:
-    missing keys, None, exceptions), mutants whose outputs pass the check (the mistake does not
-    show on these inputs), float32/list outputs (the check names the dtype or type itself), and
-    outputs equal to an earlier mutant's (its message already covers the case).
+
+def mistakes(entry: dict, mutants: dict, *, where_it_shows: bool = False, same_shapes: bool = False) -> list[dict]:
+    """Run every mutant on the entry's case (twice); keep those the check can name.
+
+    Skipped: mutants that raise, return something malformed or give different outputs in two runs
+    (the check explains those itself: missing keys, None, exceptions, global random numbers),
+    outputs that are not storable (float32, lists: the check names the dtype or type itself), or,
+    with ``same_shapes``, of another shape than expected; outputs that pass the check (the mistake
+    does not show on these inputs), and outputs the check would already name as an earlier mistake.
+    With ``where_it_shows`` only the outputs in which a mistake differs are kept (a smaller file; a
+    learner's output then matches where the mistake shows), those that show in more outputs first.
     """
-    style = entry["call"] if callable(entry["call"]) else checks.CALL_STYLES[entry["call"]]
-    keys = list(entry["expected"])
     found: list[dict] = []
+    tol, atol = entry.get("tol", checks.DEFAULT_TOL), float(entry.get("atol", 0.0))
     for name, (fn, description) in mutants.items():
-        inputs = checks._materialize(copy.deepcopy(entry["inputs"]))
-        try:
-            outputs = style(fn, inputs, keys)
-        except Exception:  # noqa: BLE001 - a mutant that crashes here is explained by the check
+        outputs, again = _run(fn, entry), _run(fn, entry)
+        if outputs is None or again is None or not same(outputs, again, nan_equal=True):
             continue
-        if not all(_plain_float64(outputs[k]) for k in keys):
+        if not all(_storable(v) for v in outputs.values()) or not _outputs_differ(outputs, entry["expected"], tol, atol):
             continue
-        if not _outputs_differ(outputs, entry["expected"], entry.get("tol", checks.DEFAULT_TOL)):
+        if same_shapes and any(np.shape(v) != np.shape(entry["expected"][k]) for k, v in outputs.items()):
             continue
-        if any(_same(outputs, m["outputs"]) for m in found):
+        if any(not _outputs_differ(outputs, m["outputs"], tol, atol) for m in found):
             continue
-        message = f"It looks like {description}."
-        found.append({"name": name, "outputs": {k: outputs[k] for k in keys}, "message": message})
+        found.append({"name": name, "outputs": outputs, "message": f"It looks like {description}."})
+    if where_it_shows:
+        for m in found:
+            m["outputs"] = _where_it_shows(m["outputs"], entry)
+        found.sort(key=lambda m: -len(m["outputs"]))
     return found
 
 
-def _stack(steps: list[dict], key: str):
-    """Stack one recorded value of every step of a reference run along a leading step axis."""
-    values = [s["next_w"] if key == "next_w" else s["config"][key] for s in steps]
-    return np.stack([np.asarray(v, dtype=np.float64) for v in values])
-
-
-#: For the ``expected_entries()`` of assignment modules: the stored mistakes of an entry, and one
-#: recorded value of a reference run stacked along a step axis.
-mistakes_for = _mistakes
-stack_steps = _stack
-
-
-# --------------------------------------------------------------------------------------------
-# 03_momentum
-
-
-def _momentum_entries() -> dict:
-    from .mutants.momentum import MUTANTS
-    from .references import momentum as ref
-
-    N, D = 4, 5
-    w = np.linspace(-0.4, 0.6, num=N * D).reshape(N, D)
-    velocity = np.linspace(0.6, 0.9, num=N * D).reshape(N, D)
-    grads = [np.linspace(-0.6, 0.4, num=N * D).reshape(N, D) + 0.25 * k for k in range(3)]
-    # The defaults checks take one step (inputs w, dw): a single step also shows the dtype returned.
-    w_small = np.linspace(-0.4, 0.6, num=6).reshape(2, 3)
-    grads_small = [np.linspace(0.5, -0.5, num=6).reshape(2, 3)]
-
-    runs = {
-        # name: (reference, w, gradients, config, recorded keys)
-        "sgd_momentum": (ref.sgd_momentum_case, w, grads,
-                         {"learning_rate": 0.05, "momentum": 0.9, "velocity": velocity},
-                         ["next_w", "velocity"]),
-        "sgd_momentum_defaults": (ref.sgd_momentum_case, w_small, grads_small, None,
-                                  ["next_w", "learning_rate", "momentum", "velocity"]),
-        "nesterov_momentum": (ref.nesterov_momentum_case, w, grads,
-                              {"learning_rate": 0.05, "momentum": 0.9, "velocity": velocity},
-                              ["next_w", "velocity"]),
-        "nesterov_momentum_defaults": (ref.nesterov_momentum_case, w_small, grads_small, None,
-                                       ["next_w", "learning_rate", "momentum", "velocity"]),
-    }
-    entries = {}
-    for name, (reference, w0, dws, config, keys) in runs.items():
-        case = {"w": w0, "dws": dws, "config": copy.deepcopy(config), "record": [k for k in keys if k != "next_w"]}
-        steps = reference(case)["steps"]
-        if len(dws) == 1:
-            inputs = {"w": w0, "dw": dws[0], "config": copy.deepcopy(config)}
-            expected = {k: _stack(steps, k)[0] for k in keys}
-            expected = {k: float(v) if v.ndim == 0 else v for k, v in expected.items()}
-        else:
-            inputs = {"w": w0, "steps": dws, "config": copy.deepcopy(config)}
-            expected = {k: _stack(steps, k) for k in keys}
-        entry = {"call": "update_rule", "inputs": inputs, "expected": expected, "tol": 1e-7}
-        entry["mistakes"] = _mistakes(entry, MUTANTS[name.replace("_defaults", "")])
-        entries[name] = entry
-
-    for name, (lam_min, lam_max) in {"momentum_optimal_params": (0.5, 50.0),
-                                     "momentum_optimal_params_kappa_1": (2.0, 2.0)}.items():
-        lr, mu, rate = ref.optimal_params(lam_min, lam_max)
-        entry = {
-            "call": "function",
-            "inputs": {"args": [lam_min, lam_max], "kwargs": {}},
-            "expected": {"learning_rate": lr, "momentum": mu, "rate": rate},
-            "tol": 1e-7,
-        }
-        entry["mistakes"] = _mistakes(entry, MUTANTS["momentum_optimal_params"])
-        entries[name] = entry
-    return entries
-
-
-#: assignment id -> function building its ``{check_name: entry}``. An assignment module may instead
-#: define ``expected_entries()``: every registered module that does is found by ``_builders``.
-BUILDERS = {
-    "03_momentum": _momentum_entries,
-}
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-
-
-def _builders() -> dict:
-    """``BUILDERS`` plus every registered assignment module that defines ``expected_entries()``."""
-    from . import assignments
-
-    found = dict(BUILDERS)
-    for aid in assignments.ids():
-        if aid not in found:
-            found[aid] = _module_builder(assignments.MODULES[aid])
-    return found
-
-
-def _module_builder(module_name: str):
-    """The module's ``expected_entries``, imported only when called (one broken module hides no other)."""
-
-    def build_entries():
-        module = importlib.import_module(module_name)
-        if not hasattr(module, "expected_entries"):
-            raise LookupError(f"{module_name} defines no expected_entries()")
-        return module.expected_entries()
-
-    return build_entries
+def entry_of(ex, public: dict) -> dict:
+    """The expected-data entry of one public case of exercise ``ex`` (without its mistakes)."""
+    entry = {"driver": ex.driver, **({"view": public["view"]} if "view" in public else {}), "case": public["case"]}
+    expected = public.get("expected")
+    if expected is None:
+        expected = checks.view(entry)(ex.reference(copy.deepcopy(public["case"])), public["case"], public["outputs"],
+                                      "the reference")
+    return {**entry, "expected": expected, **{k: public[k] for k in ("tol", "atol") if k in public}}
 
 
 def build(assignment_id: str) -> dict:
-    """The expected-data entries of one assignment (arrays not yet encoded)."""
-    return _builders()[assignment_id]()
+    """The expected-data entries of one assignment (arrays not yet encoded).
+
+    Every exercise's public cases (``Exercise.public``) become checks: the case, the driver that
+    runs it, the expected outputs (the reference's, through the view that names them), and what
+    the exercise's known mistakes output on the same case.
+    """
+    from .assignments import get
+    from .mutants import catalogue
+
+    entries = {}
+    for ex in get(assignment_id).exercises:
+        for name, public in (ex.public() if ex.public else {}).items():
+            entry = entry_of(ex, public)
+            options = {k: public[k] for k in ("where_it_shows", "same_shapes") if k in public}
+            found = mistakes(entry, catalogue(assignment_id).get(ex.name, {}), **options)
+            entries[name] = {**entry, **({"mistakes": found} if found else {})}
+    return entries
 
 
 def render(assignment_id: str) -> str:
@@ -208,12 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("ids", nargs="*", help="assignment ids (default: all that have expected data)")
     parser.add_argument("--check", action="store_true", help="compare with the committed files instead of writing")
     args = parser.parse_args(argv)
-    builders = _builders()
-    unknown = sorted(set(args.ids) - set(builders))
+    from .assignments import ids
+
+    unknown = sorted(set(args.ids) - set(ids()))
     if unknown:
-        parser.error(f"no expected-data builder for: {', '.join(unknown)}")
+        parser.error(f"not a registered assignment: {', '.join(unknown)}")
     stale = []
-    for aid in args.ids or list(builders):
+    for aid in args.ids or ids():
         text = render(aid)
         target = EXPECTED_DIR / f"{aid}.json"
         old = target.read_text(encoding="utf-8") if target.exists() else None

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -26,68 +25,13 @@ from typing import Any, Callable
 import numpy as np
 
 from .drivers import DRIVERS
-from .plain import NotPlain, is_number, pack, short_repr, unpack
+from .plain import NotPlain, compare_plain, pack, rel_error, short_repr, unpack
 
 __all__ = ["Exercise", "Assignment", "compare_plain", "rel_error", "HiddenTestFailure"]
 
 
 class HiddenTestFailure(AssertionError):
     """Raised in the kernel by a failing hidden test; its message is shown in feedback."""
-
-
-def rel_error(x, y) -> float:
-    """Max elementwise relative error, max|x−y| / max(1e-8, |x|+|y|) (the cs231n convention)."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y)), initial=0.0))
-
-
-def compare_plain(expected, actual, rtol: float = 1e-6, where: str = "result") -> list[str]:
-    """Compare two plain values; return a list of problems (empty means equal within rtol).
-
-    Arrays must match in type, shape and float64 dtype and be finite where the expected value
-    is; numbers must be real numbers (not bools); structures must have the same keys/lengths.
-    Type, shape and length are checked before any elementwise work, and no problem text is built
-    from more than a bounded part of ``actual`` (it comes from the learner: a million-item list,
-    a 30 MB string).
-    """
-    if isinstance(expected, np.ndarray):
-        if type(actual) is not np.ndarray:
-            return [f"{where} should be a NumPy array of shape {expected.shape}, got {type(actual).__name__}"]
-        if actual.shape != expected.shape:
-            return [f"{where} has shape {actual.shape}, expected {expected.shape}"]
-        if expected.dtype.kind == "f" and actual.dtype != np.float64:
-            return [f"{where} has dtype {actual.dtype}, expected float64"]
-        if np.all(np.isfinite(expected)) and not np.all(np.isfinite(actual)):
-            return [f"{where} contains NaN or inf"]
-        err = rel_error(expected, actual)
-        return [] if err <= rtol else [f"{where} differs from the expected value (relative error {err:.2e})"]
-    if is_number(expected):
-        if not is_number(actual):
-            return [f"{where} should be a number, got {type(actual).__name__}"]
-        if math.isfinite(expected) and not math.isfinite(actual):
-            return [f"{where} is {actual}, expected a finite number"]
-        err = rel_error(expected, actual)
-        return [] if err <= rtol else [f"{where} is {actual:.6g}, expected {expected:.6g} (relative error {err:.2e})"]
-    if isinstance(expected, dict):
-        if type(actual) is not dict:
-            return [f"{where} should be a dict, got {type(actual).__name__}"]
-        problems = [f"{where} is missing {k!r}" for k in expected if k not in actual]
-        for k in expected:
-            if k in actual:
-                problems += compare_plain(expected[k], actual[k], rtol, f"{where}[{k!r}]")
-        return problems
-    if isinstance(expected, list):
-        if type(actual) is not list:
-            return [f"{where} should be a sequence of {len(expected)}, got {type(actual).__name__}"]
-        if len(actual) != len(expected):
-            return [f"{where} has {len(actual)} items, expected {len(expected)}"]
-        problems = []
-        for i, (e, a) in enumerate(zip(expected, actual)):
-            problems += compare_plain(e, a, rtol, f"{where}[{i}]")
-        return problems
-    if type(actual) is not type(expected) or actual != expected:
-        return [f"{where} is {short_repr(actual)}, expected {short_repr(expected)}"]
-    return []
 
 
 def _readable(problem: str) -> str:
@@ -101,6 +45,28 @@ def _readable(problem: str) -> str:
         rest, tail = m.groups()
         return f"the returned value{rest}{tail}"
     return problem
+
+
+def _mutated_problem(name: str, mutated) -> list[str]:
+    """The driver's list of inputs modified in place, as the sandbox sent it, cut to a readable size."""
+    if not mutated:
+        return []
+    if type(mutated) is list:
+        names = [m[:40] if type(m) is str else short_repr(m) for m in mutated[:6]] + (["..."] if len(mutated) > 6 else [])
+    else:
+        names = [short_repr(mutated)]
+    return [f"{name} modified its input ({', '.join(names)}); work on copies instead of changing arrays in place"]
+
+
+def _first_error(name: str, actual: dict) -> str:
+    """``" at step 3: name raised ..."`` for the first step (or the result) that holds an error, else ""."""
+    steps = actual.get("steps", [actual])
+    for i, step in enumerate(steps if type(steps) is list else []):
+        if isinstance(step, dict) and "error" in step:
+            where = f" at step {i + 1}" if "steps" in actual else ""
+            error = step["error"][:600] if type(step["error"]) is str else short_repr(step["error"])
+            return f"{where}: {name} raised or returned something unusable: {error}"
+    return ""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -124,6 +90,12 @@ class Exercise:
         (a random initializer, a noisy path): the properties a correct result must have (shape,
         range, statistics, orthogonality...), checked in the grader's process. With
         ``reference=None`` only the properties decide; with both, both must hold.
+    public: () -> ``{check_name: public case}``, the visible self-checks: fixed cases for the same
+        driver, each ``{"case": ..., "outputs": [names], "tol": ..., "atol": ..., "view": ...}``
+        (``view``: how ``nnopt_helpers.checks`` names the driver's output, default the driver's);
+        the expected outputs are the reference's on the case, or ``"expected"`` where the
+        exercise is judged by properties. ``python -m autograder.expected`` adds what the known
+        mistakes output and writes ``nnopt_helpers/expected/<id>.json`` (format: ``nnopt_helpers/checks.py``).
     """
 
     name: str
@@ -136,6 +108,7 @@ class Exercise:
     explain: Callable[[Any, Any, Any], str | None] | None = None
     describe: Callable[[Any], str] | None = None
     properties: Callable[[Any, Any], list[str]] | None = None
+    public: Callable[[], dict] | None = None
 
     def __post_init__(self):
         if not self.grade_id:
@@ -149,35 +122,29 @@ class Exercise:
         what = self.describe(case) if self.describe else "a test case"
         if not isinstance(actual, dict):
             return [f"on {what}: the grader got no result"]
-        problems = []
-        mutated = actual.get("mutated")
-        if mutated:  # the driver's list of names, as the sandbox sent it: cut to a readable size
-            names = [m[:40] if type(m) is str else short_repr(m) for m in mutated[:6]] if type(mutated) is list \
-                else [short_repr(mutated)]
-            names += ["..."] if type(mutated) is list and len(mutated) > 6 else []
-            problems.append(f"on {what}: {self.name} modified its input ({', '.join(names)}); "
-                            "work on copies instead of changing arrays in place")
-        steps = actual.get("steps", [actual])
-        for i, step in enumerate(steps if type(steps) is list else []):
-            if isinstance(step, dict) and "error" in step:
-                where = f" at step {i + 1}" if "steps" in actual else ""
-                error = step["error"][:600] if type(step["error"]) is str else short_repr(step["error"])
-                problems.append(f"on {what}{where}: {self.name} raised or returned something unusable: {error}")
-                return problems
-        act = {k: v for k, v in actual.items() if k != "mutated"}
-        diff = []
-        if expected is not None:
-            exp = {k: v for k, v in expected.items() if k != "mutated"}
-            diff = [_readable(d) for d in compare_plain(exp, act, self.rtol, where="")[:3]]
-        if not diff and self.properties is not None:
-            try:
-                diff = [str(d)[:600] for d in list(self.properties(case, act))[:3]]
-            except Exception as exc:  # noqa: BLE001 - a result the properties cannot even read is wrong
-                diff = [f"the result could not be checked ({type(exc).__name__}: {str(exc)[:250]})"]
+        problems = [f"on {what}: {m}" for m in _mutated_problem(self.name, actual.get("mutated"))]
+        error = _first_error(self.name, actual)
+        if error:
+            return problems + [f"on {what}{error}"]
+        diff = self._differences(case, expected, {k: v for k, v in actual.items() if k != "mutated"})
         if diff:
             hint = self.explain(case, expected, actual) if self.explain else None
             problems.append(f"on {what}: " + "; ".join(diff[:3]) + (f". Hint: {hint}" if hint else ""))
         return problems
+
+    def _differences(self, case, expected, act) -> list[str]:
+        """At most three differences from the reference, else from the properties."""
+        if expected is not None:
+            exp = {k: v for k, v in expected.items() if k != "mutated"}
+            diff = [_readable(d) for d in compare_plain(exp, act, self.rtol, where="")[:3]]
+            if diff:
+                return diff
+        if self.properties is None:
+            return []
+        try:
+            return [str(d)[:600] for d in list(self.properties(case, act))[:3]]
+        except Exception as exc:  # noqa: BLE001 - a result the properties cannot even read is wrong
+            return [f"the result could not be checked ({type(exc).__name__}: {str(exc)[:250]})"]
 
     def run(self, fn, case):
         """Call ``fn`` on ``case`` through the driver and return a plain copy of the result.

@@ -1,13 +1,14 @@
-"""Layer statistics for notebook 05 (initialization), and the call styles of its visible checks.
+"""Layer statistics for notebook 05 (initialization), and the views of its visible checks.
 
 A random initializer has no single right answer, so its visible checks compare *statistics* of
 its draws (standard deviation, largest entry, kurtosis, the spectrum of ``WᵀW``) with the values
 stored in ``nnopt_helpers/expected/05_initialization.json``, within tolerances far wider than the
-sampling noise. The call styles below (``initializer_stats``, ``orthogonal_stats``,
-``lsuv_stats``) are passed to :func:`nnopt_helpers.checks.run_check` as ``call=``; they first
-check what needs no statistics (the type, shape and dtype of the result, that the draws come
-from the ``rng`` argument, that the inputs stay unchanged) and raise
-:class:`~nnopt_helpers.checks.CheckFailed` with an explanation when that fails.
+sampling noise. The views below (``initializer_stats``, ``orthogonal_stats``, ``lsuv_stats``)
+turn what the hidden tests' drivers got from the learner's function into those statistics (the
+notebook may pass them to :func:`nnopt_helpers.checks.run_check` as ``call=``; the stored entry
+names its view anyway); they first check what needs no statistics (the type, shape and dtype of
+the result, that the draws come from the ``rng`` argument, that the inputs stay unchanged) and
+raise :class:`~nnopt_helpers.checks.CheckFailed` with an explanation when that fails.
 
 ``layer_preactivations`` and ``forward_fn_for`` compute, for a stack of layers, the output of
 every layer before its nonlinearity (what LSUV and the depth experiments look at).
@@ -20,7 +21,7 @@ import numbers
 
 import numpy as np
 
-from .checks import CheckFailed
+from .checks import VIEWS, CheckFailed
 from .data import as_rng
 
 __all__ = [
@@ -129,7 +130,8 @@ def random_layers(sizes, rng=None, weight_std=1.0, bias_std=0.0):
 
 
 # --------------------------------------------------------------------------------------------
-# Call styles for run_check
+# Views for run_check: the hidden tests' drivers (``initializer``, ``layerwise_init``) call the
+# function; these put what came back in statistics, after checking what needs none.
 
 
 def _name(fn) -> str:
@@ -149,15 +151,15 @@ def _check_matrix(W, name, fan_in, fan_out, what="the result"):
         raise CheckFailed(f"{what} of {name} contains NaN or inf.")
 
 
-def _draws(fn, fan_in, fan_out, seeds, kwargs):
-    """Draw once per seed and once more with the first seed; check shapes and the use of rng."""
-    name = _name(fn)
-    draws = []
-    for s in list(seeds) + [seeds[0]]:
-        W = fn(fan_in, fan_out, np.random.default_rng(int(s)), **kwargs)
+def _draws(raw, case, name) -> list:
+    """The draws of the ``initializer`` driver (one per seed, the first seed twice), checked for shape and the use of rng."""
+    if "error" in raw:
+        raise CheckFailed(f"{name}: {raw['error']}.")
+    fan_in, fan_out = int(case["fan_in"]), int(case["fan_out"])
+    draws = list(raw["draws"])
+    for W in draws + [raw["repeat"]]:
         _check_matrix(W, name, fan_in, fan_out)
-        draws.append(np.array(W, copy=True))
-    if not np.array_equal(draws[0], draws[-1]):
+    if not np.array_equal(draws[0], raw["repeat"]):
         raise CheckFailed(
             f"{name} gave two different matrices for two generators made with the same seed: the random "
             "numbers do not all come from the rng argument. Draw them with rng (rng.normal(...), "
@@ -166,28 +168,26 @@ def _draws(fn, fan_in, fan_out, seeds, kwargs):
         raise CheckFailed(
             f"{name} gave the same matrix for two generators with different seeds: it ignores the rng "
             "argument (a generator made inside the function with a fixed seed?). Draw from rng.")
-    return draws[:-1]
+    return draws
 
 
-def initializer_stats(fn, inputs, expected_keys=None) -> dict:
-    """Call style for an initializer ``fn(fan_in, fan_out, rng)``: statistics of one draw.
+def initializer_stats(raw, case, names=(), name="your function") -> dict:
+    """Statistics of the draw for the first seed of an ``initializer`` case.
 
-    inputs: ``fan_in``, ``fan_out``, ``seed`` (int) and optionally ``kwargs``.
-    Returns ``{"std", "max_abs", "kurtosis", "mean"}`` of the entries of the draw for ``seed``
-    (kurtosis = E[(w − m)⁴] / E[(w − m)²]²: 3 for a normal distribution, 1.8 for a uniform one).
+    Returns ``{"std", "max_abs", "kurtosis", "mean"}`` of its entries (kurtosis = E[(w − m)⁴] /
+    E[(w − m)²]²: 3 for a normal distribution, 1.8 for a uniform one).
     """
-    fan_in, fan_out, seed = int(inputs["fan_in"]), int(inputs["fan_out"]), int(inputs["seed"])
-    W = _draws(fn, fan_in, fan_out, [seed, seed + 1], dict(inputs.get("kwargs", {})))[0]
+    W = _draws(raw, case, name)[0]
     z = W - W.mean()
     var = float(np.mean(z**2))
-    return {"std": math.sqrt(var), "max_abs": float(np.abs(W).max()),
-            "kurtosis": float(np.mean(z**4)) / var**2 if var > 0 else float("nan"), "mean": float(W.mean())}
+    out = {"std": math.sqrt(var), "max_abs": float(np.abs(W).max()),
+           "kurtosis": float(np.mean(z**4)) / var**2 if var > 0 else float("nan"), "mean": float(W.mean())}
+    return {k: out[k] for k in names} if names else out
 
 
-def orthogonal_stats(fn, inputs, expected_keys=None) -> dict:
-    """Call style for ``fn(fan_in, fan_out, rng, **kwargs)`` that should return gain × an orthonormal matrix.
+def orthogonal_stats(raw, case, names=(), name="your function") -> dict:
+    """Statistics of the draws of ``fn(fan_in, fan_out, rng, **kwargs)``, gain × an orthonormal matrix.
 
-    inputs: ``fan_in``, ``fan_out``, ``seeds`` (list of ints), optionally ``kwargs`` (``gain``).
     Returns ``gram_min_eig`` and ``gram_max_eig``, the extreme eigenvalues of WᵀW (fan_in ≥ fan_out)
     or WWᵀ (fan_in < fan_out) for the first seed (both gain² when the columns, or rows, are
     orthonormal), ``mean_trace``, the mean over the seeds of trace(W[:k, :k]) / gain with
@@ -195,55 +195,34 @@ def orthogonal_stats(fn, inputs, expected_keys=None) -> dict:
     For a uniformly random (Haar) orthogonal matrix the trace has mean 0 and variance k/max(fan_in,
     fan_out), so ``sign_bias`` is 1 unless the draws lean to one sign.
     """
-    fan_in, fan_out = int(inputs["fan_in"]), int(inputs["fan_out"])
-    kwargs = dict(inputs.get("kwargs", {}))
-    gain = float(kwargs.get("gain", 1.0))
-    draws = _draws(fn, fan_in, fan_out, list(inputs["seeds"]), kwargs)
+    fan_in, fan_out = int(case["fan_in"]), int(case["fan_out"])
+    gain = float(dict(case.get("kwargs", {})).get("gain", 1.0))
+    draws = _draws(raw, case, name)
     W = draws[0]
-    gram = W.T @ W if fan_in >= fan_out else W @ W.T
-    eig = np.linalg.eigvalsh(gram)
+    eig = np.linalg.eigvalsh(W.T @ W if fan_in >= fan_out else W @ W.T)
     k = min(fan_in, fan_out)
-    traces = [float(np.trace(D[:k, :k])) / gain for D in draws]
-    mean_trace = float(np.mean(traces))
+    mean_trace = float(np.mean([float(np.trace(D[:k, :k])) / gain for D in draws]))
     limit = 6.0 * math.sqrt(k / max(fan_in, fan_out)) / math.sqrt(len(draws))
-    return {"gram_min_eig": float(eig[0]), "gram_max_eig": float(eig[-1]), "mean_trace": mean_trace,
-            "sign_bias": max(1.0, abs(mean_trace) / limit)}
+    out = {"gram_min_eig": float(eig[0]), "gram_max_eig": float(eig[-1]), "mean_trace": mean_trace,
+           "sign_bias": max(1.0, abs(mean_trace) / limit)}
+    return {k: out[k] for k in names} if names else out
 
 
-def lsuv_stats(fn, inputs, expected_keys=None) -> dict:
-    """Call style for ``new_weights = fn(weights, forward_fn, X, **kwargs)`` (LSUV).
-
-    inputs: ``sizes`` (layer sizes), ``activation``, ``seed``, ``N`` (batch size), ``weight_std``,
-    ``bias_std`` and ``kwargs``. The net, its biases and the batch X ~ N(0, 1) are made from the seed.
-    Checks that the inputs stay unchanged, that a new list of matrices of the same shapes comes
-    back and that each is a positive multiple of its input matrix. Returns ``variances`` (the
-    variance of each layer's pre-activations with the new weights) and ``scales`` (the factor
-    each matrix was multiplied by).
-    """
-    rng = np.random.default_rng(int(inputs["seed"]))
-    sizes = [int(s) for s in inputs["sizes"]]
-    weights, biases = random_layers(sizes, rng, float(inputs["weight_std"]), float(inputs["bias_std"]))
-    X = rng.standard_normal((int(inputs["N"]), sizes[0]))
-    activation = inputs["activation"]
-    forward_fn = forward_fn_for(activation, biases)
-    given = list(weights)
-    originals = [W.copy() for W in weights]
-    X_in = X.copy()
-    name = _name(fn)
-    with np.errstate(all="ignore"):  # a wrong rescaling may overflow: the check below says what is wrong
-        new = fn(given, forward_fn, X_in, **dict(inputs.get("kwargs", {})))
-    if len(given) != len(originals) or any(g is not w for g, w in zip(given, weights)) or \
-            any(not np.array_equal(w, o) for w, o in zip(weights, originals)):
+def _lsuv_weights(raw, originals, name) -> list:
+    """The returned weights of a ``layerwise_init`` run: a new list of float64 matrices of the input shapes."""
+    if "error" in raw:
+        raise CheckFailed(f"{name}: {raw['error']}.")
+    if any(str(m).startswith("weights") for m in raw["mutated"]):
         raise CheckFailed(f"{name} modified its input weights (the list or the arrays in it). Copy them first "
                           "(new = [W.copy() for W in weights]) and rescale the copies.")
-    if not np.array_equal(X, X_in):
+    if "X" in raw["mutated"]:
         raise CheckFailed(f"{name} modified its input X.")
-    if new is given:
+    if raw["returned_input_list"]:
         raise CheckFailed(f"{name} returned the list it was given; return a new list.")
-    if not isinstance(new, (list, tuple)) or len(new) != len(weights):
-        got = f"a {type(new).__name__}" + (f" of length {len(new)}" if isinstance(new, (list, tuple)) else "")
-        raise CheckFailed(f"{name} returned {got}; expected a list of {len(weights)} weight matrices.")
-    scales = []
+    new = raw["result"]
+    if not isinstance(new, list) or len(new) != len(originals):
+        got = f"a {type(new).__name__}" + (f" of length {len(new)}" if isinstance(new, list) else "")
+        raise CheckFailed(f"{name} returned {got}; expected a list of {len(originals)} weight matrices.")
     for i, (W, W0) in enumerate(zip(new, originals)):
         if not isinstance(W, np.ndarray) or W.shape != W0.shape or W.dtype != np.float64:
             what = f"shape {W.shape}, dtype {W.dtype}" if isinstance(W, np.ndarray) else type(W).__name__
@@ -251,11 +230,29 @@ def lsuv_stats(fn, inputs, expected_keys=None) -> dict:
         if not np.all(np.isfinite(W)):
             raise CheckFailed(f"weights[{i}] returned by {name} contains NaN or inf: the rescaling went wrong "
                               "(divide W by the std of the layer's output, √Var).")
+    return new
+
+
+def lsuv_stats(raw, case, names=(), name="your function") -> dict:
+    """Statistics of ``new_weights = fn(weights, forward_fn, X, **kwargs)`` (LSUV) on a ``layerwise_init`` case.
+
+    Checks that the inputs stay unchanged, that a new list of matrices of the same shapes comes
+    back and that each is a positive multiple of its input matrix. Returns ``variances`` (the
+    variance of each layer's pre-activations with the new weights) and ``scales`` (the factor
+    each matrix was multiplied by).
+    """
+    originals = [np.asarray(W, dtype=np.float64) for W in case["weights"]]
+    new = _lsuv_weights(raw, originals, name)
+    scales = []
+    for i, (W, W0) in enumerate(zip(new, originals)):
         c = float(np.sum(W * W0) / np.sum(W0 * W0))
         if not np.allclose(W, c * W0, rtol=1e-9, atol=1e-12 * abs(c)) or c <= 0:
             raise CheckFailed(f"weights[{i}] returned by {name} is not a positive multiple of the input matrix: "
                               "LSUV only rescales each matrix, W ← W / √Var(output).")
         scales.append(c)
     with np.errstate(all="ignore"):
-        outs = layer_preactivations(list(new), X, activation, biases)
+        outs = layer_preactivations(list(new), case["X"], case["activation"], list(case["biases"]))
     return {"variances": np.array([float(np.var(a)) for a in outs]), "scales": np.array(scales)}
+
+
+VIEWS.update(initializer_stats=initializer_stats, orthogonal_stats=orthogonal_stats, lsuv_stats=lsuv_stats)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import assignment_harness as harness
 from autograder.assignments.adaptive_lr import ASSIGNMENT, RULES, schedule_cases, update_rule_cases
-from autograder.assignments.common import same_output
+from autograder.plain import same
 from autograder.mutants.adaptive_lr import MUTANTS
 from autograder.references import adaptive_lr as ref
 from nnopt_helpers.checks import CheckFailed, load_expected, run_check
@@ -94,7 +94,7 @@ def test_schedule_cases_cover_the_corners():
 
 @pytest.mark.parametrize("rule,check", [("adam", "adam"), ("adamw", "adamw")])
 def test_the_first_failing_visible_check_names_the_classic_mistakes(rule, check):
-    """The mistakes COURSE.md promises to name are named by the first check a learner runs."""
+    """The mistakes docs/conventions.md promises to name are named by the first check a learner runs."""
     classic = {"adam": ["t_used_before_increment", "no_bias_correction"], "adamw": ["l2_in_gradient"]}[rule]
     for mutant in classic:
         fn, description = MUTANTS[rule][mutant]
@@ -134,8 +134,8 @@ def test_a_hint_matches_a_mistake_that_outputs_nan():
     actual = ex.run(MUTANTS["adam"]["t_used_before_increment"][0], case)
     assert np.isnan(actual["steps"][0]["next_w"]).all()
     assert "t is used before it is incremented" in ex.explain(case, ex.reference(case), actual)
-    assert same_output(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]))
-    assert not same_output(np.array([np.nan, 1.0]), np.array([1.0, 1.0]))
+    assert same(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), 1e-9)
+    assert not same(np.array([np.nan, 1.0]), np.array([1.0, 1.0]), 1e-9)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ def test_expected_data_names_the_classic_mistakes():
     for name in BACKWARD:
         assert {"no_variance_path", "no_mean_path", "dmean_missing_variance_path", "dgamma_with_x",
                 "sums_over_features"} <= names[name]
-        dout = expected[name]["inputs"]["dout"]
+        dout = expected[name]["case"]["dout"][0]
         assert np.ptp(dout) > 0.5, "the visible backward checks use a non-uniform upstream gradient"
 
 
@@ -268,37 +268,37 @@ def test_batchnorm_driver_reports_errors_returns_and_mutations(solutions):
     assert set(out["steps"][0]) == {"out", "dx", "dgamma", "dbeta"}
 
 
-def test_call_layer_forward_runs_steps_and_explains_missing_state(solutions):
+def test_batchnorm_view_stacks_calls_and_explains_missing_state(solutions):
     x = np.arange(12.0).reshape(4, 3)
-    inputs = {"xs": [x, x + 1.0], "modes": ["train", "eval"], "gamma": np.ones(3), "beta": np.zeros(3),
-              "bn_param": {}}
-    out = checks.call_layer_forward(solutions["batchnorm_forward"], inputs, ["out", "running_mean"])
+    case = {"x": [x, x + 1.0], "modes": ["train", "eval"], "gamma": np.ones(3), "beta": np.zeros(3), "bn_param": {},
+            "record": ["running_mean"]}
+    entry = {"driver": "batchnorm", "case": case, "expected": {"out": None, "running_mean": None}}
+    out = checks.outputs_of(entry, solutions["batchnorm_forward"])[0]
     assert out["out"].shape == (2, 4, 3) and out["running_mean"].shape == (2, 3)
     np.testing.assert_allclose(out["running_mean"][0], out["running_mean"][1])  # eval leaves it alone
-    plain = {"x": x, "gamma": np.ones(3), "beta": np.zeros(3), "bn_param": {}}
+    one = {"driver": "batchnorm", "case": {**case, "x": [x], "modes": [None], "record": ["running_var"]},
+           "expected": {"out": None, "running_var": None}}
     with pytest.raises(CheckFailed, match="bn_param has no 'running_var'"):
-        checks.call_layer_forward(lambda x, g, b, p: (x, None), copy.deepcopy(plain), ["out", "running_var"])
+        checks.outputs_of(one, lambda x, g, b, p: (x, None))
     with pytest.raises(CheckFailed, match="returns the pair"):
-        checks.call_layer_forward(lambda x, g, b, p: x, copy.deepcopy(plain), ["out"])
-    with pytest.raises(ValueError, match="modes"):
-        checks.call_layer_forward(solutions["batchnorm_forward"], {**inputs, "modes": ["train"]}, ["out"])
-    assert checks.CALL_STYLES["layer_forward"] is checks.call_layer_forward
+        checks.outputs_of(one, lambda x, g, b, p: x)
+    assert checks.VIEWS["batchnorm"] is checks.batchnorm_view
 
 
 def test_backward_through_validates_and_explains(solutions):
     with pytest.raises(TypeError, match="forward"):
         backward_through("batchnorm_forward")
-    with pytest.raises(ValueError, match="outputs"):
-        backward_through(solutions["batchnorm_forward"], outputs=())
-    call = backward_through(solutions["batchnorm_forward"])
+    forward = backward_through(solutions["batchnorm_forward"]).forward
     rng = np.random.default_rng(0)
-    inputs = {"x": rng.standard_normal((5, 2)), "gamma": np.ones(2), "beta": np.zeros(2), "dout": rng.standard_normal((5, 2))}
-    grads = call(solutions["batchnorm_backward"], inputs)
+    case = {"x": [rng.standard_normal((5, 2))], "modes": [None], "gamma": np.ones(2), "beta": np.zeros(2),
+            "bn_param": {"mode": "train"}, "dout": [rng.standard_normal((5, 2))], "forward": "batchnorm_forward"}
+    entry = {"driver": "batchnorm", "case": case, "expected": {"dx": None, "dgamma": None, "dbeta": None}}
+    grads = checks.outputs_of(entry, solutions["batchnorm_backward"], forward)[0]
     assert set(grads) == {"dx", "dgamma", "dbeta"} and grads["dx"].shape == (5, 2)
     with pytest.raises(CheckFailed, match="should return 3 values"):
-        call(lambda dout, cache: dout, inputs)
-    with pytest.raises(CheckFailed, match="must return the pair"):
-        backward_through(lambda x, g, b, p: x)(solutions["batchnorm_backward"], inputs)
+        checks.outputs_of(entry, lambda dout, cache: dout, forward)
+    with pytest.raises(CheckFailed, match="the forward pass returned a single array; .* returns the pair"):
+        checks.outputs_of(entry, solutions["batchnorm_backward"], lambda x, g, b, p: x)
 
 
 def test_mlp_trains_with_the_solution_as_its_norm_layer(solutions):

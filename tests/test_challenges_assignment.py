@@ -171,17 +171,17 @@ def test_descent_driver_turns_errors_into_data():
     assert "does not match" in DRIVERS["descent"](_good, {**case, "problem": {"A": np.eye(3), "b": np.zeros(2)}})["error"]
 
 
-def test_descent_call_style_counts_calls_and_refuses_lists():
-    inputs = {"grad_fn": lambda x: 2 * x, "x0": np.array([1.0]), "learning_rate": 0.25, "num_steps": 3}
-    out = checks.call_descent(_good, inputs, ["path", "grad_calls"])
+def test_descent_view_counts_calls_and_refuses_lists():
+    case = {"problem": {"A": np.array([[2.0]]), "b": np.zeros(1)}, "x0": np.array([1.0]), "learning_rate": 0.25,
+            "num_steps": 3}
+    entry = {"driver": "descent", "case": case, "expected": {"path": None, "grad_calls": None}}
+    out = checks.outputs_of(entry, _good)[0]
     np.testing.assert_allclose(out["path"][:, 0], [1.0, 0.5, 0.25, 0.125])
     assert out["grad_calls"] == 3.0 and type(out["grad_calls"]) is float
-    assert list(checks.call_descent(_good, inputs, ["path"])) == ["path"]
+    assert list(checks.outputs_of({**entry, "expected": {"path": None}}, _good)[0]) == ["path"]
     with pytest.raises(CheckFailed, match="Python list"):
-        checks.call_descent(lambda *a: [np.zeros(1)], inputs, ["path"])
-    with pytest.raises(ValueError, match="grad_fn"):
-        checks.call_descent(_good, {**inputs, "grad_fn": 3}, ["path"])
-    assert checks.CALL_STYLES["descent"] is checks.call_descent
+        checks.outputs_of(entry, lambda *a: [np.zeros(1)])
+    assert checks.VIEWS["descent"] is checks.descent_view
 
 
 # ---------------------------------------------------------------------------------------------

@@ -239,19 +239,25 @@ def test_helpers_name_the_bad_argument(call, match):
         call()
 
 
-def test_call_styles_explain_structural_problems():
+def test_views_explain_structural_problems():
+    from nnopt_helpers.checks import outputs_of
+
+    def entry(driver, view, case):
+        return {"driver": driver, "view": view, "case": case, "expected": {}}
+
     with pytest.raises(CheckFailed, match="transposed"):
-        init_checks.initializer_stats(lambda a, b, rng: rng.random((b, a)), {"fan_in": 3, "fan_out": 5, "seed": 0})
+        outputs_of(entry("initializer", "initializer_stats", {"fan_in": 3, "fan_out": 5, "seeds": [0, 1], "kwargs": {}}),
+                   lambda a, b, rng: rng.random((b, a)))
     with pytest.raises(CheckFailed, match="rng"):
-        init_checks.orthogonal_stats(MUTANTS["orthogonal"]["global_random"][0],
-                                     {"fan_in": 4, "fan_out": 4, "seeds": [0, 1]})
+        outputs_of(entry("initializer", "orthogonal_stats", {"fan_in": 4, "fan_out": 4, "seeds": [0, 1], "kwargs": {}}),
+                   MUTANTS["orthogonal"]["global_random"][0])
+    weights, biases = init_checks.random_layers([3, 4], 0, 1.0, 0.0)
+    lsuv = entry("layerwise_init", "lsuv_stats", {"weights": weights, "biases": biases, "activation": "tanh",
+                                                  "X": np.random.default_rng(0).standard_normal((10, 3)), "kwargs": {}})
     with pytest.raises(CheckFailed, match="new list"):
-        init_checks.lsuv_stats(lambda w, f, X: w, {"sizes": [3, 4], "activation": "tanh", "seed": 0, "N": 10,
-                                                  "weight_std": 1.0, "bias_std": 0.0, "kwargs": {}})
+        outputs_of(lsuv, lambda w, f, X: w)
     with pytest.raises(CheckFailed, match="positive multiple"):
-        init_checks.lsuv_stats(lambda w, f, X: [np.ones_like(W) for W in w],
-                               {"sizes": [3, 4], "activation": "tanh", "seed": 0, "N": 10,
-                                "weight_std": 1.0, "bias_std": 0.0, "kwargs": {}})
+        outputs_of(lsuv, lambda w, f, X: [np.ones_like(W) for W in w])
 
 
 # ---------------------------------------------------------------------------------------------

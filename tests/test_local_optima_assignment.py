@@ -260,20 +260,22 @@ def test_noisy_path_driver_runs_four_times_with_fresh_generators():
     assert "error" in drivers.noisy_path(lambda *a: 1 / 0, case)
 
 
-def test_call_style_symmetric_matrix():
-    inputs = {"args": [np.array([[1.0, 2.0], [2.0, 3.0]])], "kwargs": {}}
-    assert checks.CALL_STYLES["symmetric_matrix"](lambda M: M, inputs, ["H"])["H"] is inputs["args"][0]
+def test_symmetric_matrix_view():
+    M = np.array([[1.0, 2.0], [2.0, 3.0]])
+    entry = {"driver": "function", "view": "symmetric_matrix", "case": {"args": [M], "kwargs": {}}, "expected": {"H": M}}
+    np.testing.assert_array_equal(checks.outputs_of(entry, lambda M: M)[0]["H"], M)
     with pytest.raises(CheckFailed, match=r"entries \[0, 1\] and \[1, 0\] differ"):
-        checks.call_symmetric_matrix(lambda M: M + np.array([[0.0, 1e-9], [0.0, 0.0]]), inputs, ["H"])
+        checks.outputs_of(entry, lambda M: M + np.array([[0.0, 1e-9], [0.0, 0.0]]))
 
 
-def test_call_style_reproducible():
-    inputs = {"args": [np.random.default_rng(3)], "kwargs": {}}
-    out = checks.CALL_STYLES["reproducible"](lambda rng: rng.standard_normal(2), inputs, ["x"])
-    np.testing.assert_array_equal(out["x"], np.random.default_rng(3).standard_normal(2))
-    inputs = {"args": [np.random.default_rng(3)], "kwargs": {}}
+def test_noisy_path_view_wants_the_same_path_for_the_same_seed():
+    case = {"surface": {"name": "strict_saddle"}, "x0": np.array([1.0, 0.0]), "learning_rate": 0.1,
+            "num_steps": 3, "noise_scale": 0.5, "seed": 4}
+    entry = {"driver": "noisy_path", "case": case, "expected": {"path": None}}
+    out = checks.outputs_of(entry, lambda g, x0, lr, n, s, rng: rng.standard_normal((n + 1, 2)))[0]
+    np.testing.assert_array_equal(out["path"], np.random.default_rng(4).standard_normal((4, 2)))
     with pytest.raises(CheckFailed, match="np.random"):
-        checks.call_reproducible(lambda rng: np.random.standard_normal(2), inputs, ["x"])
+        checks.outputs_of(entry, lambda g, x0, lr, n, s, rng: np.random.standard_normal((n + 1, 2)))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,13 +15,11 @@ verifier runs the same cases out of the kernel. Cases are plain data:
 When a result is wrong, ``explain`` runs the known mistakes of ``autograder.mutants.adaptive_lr``
 on the same case and names the one that gives exactly the learner's output, if any.
 
-``expected_entries()`` builds the data of the visible self-checks
+``public_rule`` and ``public_schedule`` declare the visible self-checks
 (``nnopt_helpers/expected/04_adaptive_lr.json``; ``python -m autograder.expected 04_adaptive_lr``).
 """
 
 from __future__ import annotations
-
-import copy
 
 import numpy as np
 
@@ -30,7 +28,7 @@ from ..spec import Assignment, Exercise
 from .common import describe_update_case, mutant_explainer
 
 __all__ = ["ASSIGNMENT", "RULES", "update_rule_cases", "schedule_cases", "describe_schedule_case",
-           "expected_entries"]
+           "public_rule", "public_schedule"]
 
 ID = "04_adaptive_lr"
 RULES = ("adagrad", "rmsprop", "adam", "adamw", "adadelta")
@@ -164,6 +162,7 @@ def _rule_exercise(rule: str) -> Exercise:
         reference=ref.REFERENCES[rule],
         explain=mutant_explainer(ID, rule, "update_rule"),
         describe=describe_update_case,
+        public=lambda: public_rule(rule),
     )
 
 
@@ -183,6 +182,7 @@ ASSIGNMENT = Assignment(
             reference=ref.cosine_learning_rate_case,
             explain=mutant_explainer(ID, "cosine_learning_rate", "function"),
             describe=describe_schedule_case,
+            public=lambda: public_schedule(),
         ),
     ),
 )
@@ -251,43 +251,17 @@ def _check_inputs(rule, config, kind):
     return w, grads, config
 
 
-def _where_they_show(mistakes: list[dict], entry: dict) -> list[dict]:
-    """Keep only the outputs in which each mistake differs from the expected ones (a smaller file;
-    a learner's output then matches the mistake when it agrees with it where the mistake shows).
-
-    The check takes the first mistake that matches, so the ones that show in more outputs come
-    first: a mistake visible only in ``next_w`` must not shadow one that also changes the config.
-    """
-    from nnopt_helpers.checks import rel_error
-
-    for mistake in mistakes:
-        mistake["outputs"] = {k: v for k, v in mistake["outputs"].items()
-                              if not rel_error(v, entry["expected"][k]) <= entry["tol"]}  # NaN shows too
-    return sorted(mistakes, key=lambda m: -len(m["outputs"]))
-
-
-def expected_entries() -> dict:
-    """``{check_name: entry}`` of the visible checks (arrays not yet encoded)."""
-    from ..expected import mistakes_for, stack_steps
-    from ..mutants.adaptive_lr import MUTANTS
-
-    entries = {}
-    for name, (rule, config, keys, kind) in _RULE_CHECKS.items():
+def public_rule(rule: str) -> dict:
+    """The visible checks of one update rule (``_RULE_CHECKS``); each mistake is stored where it shows."""
+    public = {}
+    for name, (_, config, keys, kind) in ((n, c) for n, c in _RULE_CHECKS.items() if c[0] == rule):
         w, grads, config = _check_inputs(rule, config, kind)
-        case = {"w": w, "dws": grads, "config": copy.deepcopy(config), "record": [k for k in keys if k != "next_w"]}
-        steps = ref.REFERENCES[rule](case)["steps"]
-        entry = {
-            "call": "update_rule",
-            "inputs": {"w": w, "steps": grads, "config": copy.deepcopy(config)},
-            "expected": {k: stack_steps(steps, k) for k in keys},
-            "tol": 1e-7,
-        }
-        entry["mistakes"] = _where_they_show(mistakes_for(entry, MUTANTS[rule]), entry)
-        entries[name] = entry
-    for name, (args, kwargs) in _SCHEDULE_CHECKS.items():
-        result = ref.cosine_learning_rate_case({"args": args, "kwargs": kwargs})["result"]
-        entry = {"call": "function", "inputs": {"args": list(args), "kwargs": dict(kwargs)},
-                 "expected": {"learning_rate": result}, "tol": 1e-7}
-        entry["mistakes"] = mistakes_for(entry, MUTANTS["cosine_learning_rate"])
-        entries[name] = entry
-    return entries
+        public[name] = {"case": {"w": w, "dws": grads, "config": config, "record": [k for k in keys if k != "next_w"]},
+                        "outputs": keys, "tol": 1e-7, "where_it_shows": True}
+    return public
+
+
+def public_schedule() -> dict:
+    """The visible checks of ``cosine_learning_rate`` (``_SCHEDULE_CHECKS``)."""
+    return {name: {"case": {"args": list(args), "kwargs": dict(kwargs)}, "outputs": ["learning_rate"], "tol": 1e-7}
+            for name, (args, kwargs) in _SCHEDULE_CHECKS.items()}

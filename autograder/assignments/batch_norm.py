@@ -23,16 +23,14 @@ on the same case and names the one that gives exactly the learner's output, if a
 
 from __future__ import annotations
 
-import copy
-import functools
 
 import numpy as np
 
 from ..references import batch_norm as ref
 from ..spec import Assignment, Exercise, rel_error
-from .common import describe_config, mutant_explainer, same_output
+from .common import describe_config, mutant_explainer
 
-__all__ = ["ASSIGNMENT", "forward_cases", "backward_cases", "describe_case", "expected_entries", "RECORD"]
+__all__ = ["ASSIGNMENT", "forward_cases", "backward_cases", "describe_case", "public_forward", "public_backward", "RECORD"]
 
 RECORD = ["mode", "eps", "momentum", "running_mean", "running_var"]
 
@@ -177,7 +175,7 @@ def _forward_first(name: str):
 
 def _explainer(name: str):
     """explain(case, expected, actual): name the known mistake whose output equals ``actual``."""
-    return mutant_explainer("06_batch_norm", name, "batchnorm", same=functools.partial(same_output, nan_equal=False),
+    return mutant_explainer("06_batch_norm", name, "batchnorm", nan_equal=False,
                             copy_case=True, first=_forward_first(name))
 
 
@@ -192,6 +190,7 @@ ASSIGNMENT = Assignment(
             reference=ref.batchnorm_forward_case,
             explain=_explainer("batchnorm_forward"),
             describe=describe_case,
+            public=lambda: public_forward(),
         ),
         Exercise(
             name="batchnorm_backward",
@@ -200,6 +199,7 @@ ASSIGNMENT = Assignment(
             reference=ref.batchnorm_backward_case,
             explain=_explainer("batchnorm_backward"),
             describe=describe_case,
+            public=lambda: public_backward("batchnorm_backward"),
         ),
         Exercise(
             name="batchnorm_backward_alt",
@@ -208,6 +208,7 @@ ASSIGNMENT = Assignment(
             reference=ref.batchnorm_backward_case,
             explain=_explainer("batchnorm_backward_alt"),
             describe=describe_case,
+            public=lambda: public_backward("batchnorm_backward_alt"),
         ),
     ),
 )
@@ -226,79 +227,33 @@ def _visible_inputs():
     return N, D, x, gamma, beta
 
 
-def _same_shapes(entry, mutants) -> dict:
-    """The mutants whose outputs on the entry have the expected shapes (the check names a wrong shape itself)."""
-    from nnopt_helpers import checks
-
-    style = entry["call"] if callable(entry["call"]) else checks.CALL_STYLES[entry["call"]]
-    keys = list(entry["expected"])
-    keep = {}
-    for name, (fn, description) in mutants.items():
-        try:
-            outputs = style(fn, checks._materialize(copy.deepcopy(entry["inputs"])), keys)
-        except Exception:  # noqa: BLE001 - explained by the check itself
-            continue
-        if all(np.shape(outputs[k]) == np.shape(entry["expected"][k]) for k in keys):
-            keep[name] = (fn, description)
-    return keep
+def _forward_check(xs: list, modes: list, bn_param: dict, record: list) -> dict:
+    _, _, _, gamma, beta = _visible_inputs()
+    return {"case": {"x": xs, "modes": modes, "gamma": gamma, "beta": beta, "bn_param": bn_param, "record": record},
+            "outputs": ["out", *record], "tol": 1e-7, "same_shapes": True}
 
 
-def expected_entries() -> dict:
-    """The visible checks: expected values from the references, mistakes from the mutants."""
-    from nnopt_helpers import checks
+def public_forward() -> dict:
+    """One training call with given running statistics, one with every default, and train, train, eval."""
+    _, D, x, _, _ = _visible_inputs()
+    stats = ["running_mean", "running_var"]
+    return {
+        "batchnorm_forward": _forward_check([x], [None], {"mode": "train", "running_mean": np.linspace(-0.2, 0.4, D),
+                                                          "running_var": np.linspace(0.8, 1.6, D)}, stats),
+        # numbers only among the state: mistakes are stored as floats
+        "batchnorm_forward_defaults": _forward_check([0.5 * x - 1.0], [None], {}, ["eps", "momentum", *stats]),
+        "batchnorm_forward_eval": _forward_check([x, 1.5 * x[::-1] + 0.5, x - 2.0], ["train", "train", "eval"],
+                                                 {"mode": "train"}, stats),
+    }
 
-    from .. import expected as exp
-    from ..mutants import batch_norm as mut
 
-    N, D, x, gamma, beta = _visible_inputs()
-    entries = {}
-
-    def forward_entry(inputs, keys):
-        state = copy.deepcopy(inputs["bn_param"])
-        xs = inputs["xs"] if "xs" in inputs else [inputs["x"]]
-        modes = inputs.get("modes") or [None] * len(xs)
-        outs = {k: [] for k in keys}
-        for xt, mode in zip(xs, modes):
-            if mode is not None:
-                state["mode"] = mode
-            out = ref.forward_step(xt, gamma, beta, state)
-            for k in keys:
-                outs[k].append(out if k == "out" else copy.deepcopy(state[k]))
-        if "xs" in inputs:
-            expected = {k: np.stack([np.asarray(v, dtype=np.float64) for v in vals]) for k, vals in outs.items()}
-        else:
-            expected = {k: vals[0] for k, vals in outs.items()}
-        entry = {"call": "layer_forward", "inputs": inputs, "expected": expected, "tol": 1e-7}
-        entry["mistakes"] = exp.mistakes_for(entry, _same_shapes(entry, mut.MUTANTS["batchnorm_forward"]))
-        if not entry["mistakes"]:
-            del entry["mistakes"]  # an empty JSON list would decode as an empty array
-        return entry
-
-    entries["batchnorm_forward"] = forward_entry(
-        {"x": x, "gamma": gamma, "beta": beta,
-         "bn_param": {"mode": "train", "running_mean": np.linspace(-0.2, 0.4, D),
-                      "running_var": np.linspace(0.8, 1.6, D)}},
-        ["out", "running_mean", "running_var"])
-    entries["batchnorm_forward_defaults"] = forward_entry(
-        {"x": 0.5 * x - 1.0, "gamma": gamma, "beta": beta, "bn_param": {}},
-        ["out", "eps", "momentum", "running_mean", "running_var"])  # numbers only: mistakes are stored as floats
-    entries["batchnorm_forward_eval"] = forward_entry(
-        {"xs": [x, 1.5 * x[::-1] + 0.5, x - 2.0], "modes": ["train", "train", "eval"],
-         "gamma": gamma, "beta": beta, "bn_param": {"mode": "train"}},
-        ["out", "running_mean", "running_var"])
-
-    # A square batch (N = D = 4): dgamma and dbeta summed over the wrong axis keep their shape, so
-    # the check can name that mistake. dout is non-uniform on purpose: with dout all ones, dx is ~0
-    # and hides most mistakes.
+def public_backward(name: str) -> dict:
+    """A square batch (N = D = 4): dgamma and dbeta summed over the wrong axis keep their shape, so
+    the check can name that mistake. dout is non-uniform on purpose: with dout all ones, dx is ~0
+    and hides most mistakes. The notebook passes call=backward_through(batchnorm_forward), the
+    learner's forward; the known mistakes run through the mutants module's own (correct) forward."""
     xb = np.linspace(-1.2, 2.3, num=16).reshape(4, 4) ** 2 + np.array([0.0, -1.0, 3.0, 0.5])
-    gb, bb = np.linspace(0.5, 1.5, num=4), np.linspace(-0.4, 0.4, num=4)
     dout = np.linspace(-1.0, 0.8, num=16).reshape(4, 4) ** 3 + np.cos(np.arange(16)).reshape(4, 4)
-    grads = ref.backward_step(xb, gb, 1e-5, dout)
-    for name in ("batchnorm_backward", "batchnorm_backward_alt"):
-        entry = {"call": checks.backward_through(mut.batchnorm_forward),
-                 "inputs": {"x": xb, "gamma": gb, "beta": bb, "bn_param": {"mode": "train"}, "dout": dout},
-                 "expected": dict(zip(("dx", "dgamma", "dbeta"), grads)), "tol": 1e-7}
-        entry["mistakes"] = exp.mistakes_for(entry, _same_shapes(entry, mut.MUTANTS[name]))
-        del entry["call"]  # the notebook passes call=backward_through(batchnorm_forward): the learner's forward
-        entries[name] = entry
-    return entries
+    case = {"x": [xb], "modes": [None], "gamma": np.linspace(0.5, 1.5, num=4), "beta": np.linspace(-0.4, 0.4, num=4),
+            "bn_param": {"mode": "train"}, "dout": [dout], "forward": "batchnorm_forward"}
+    return {name: {"case": case, "outputs": ["dx", "dgamma", "dbeta"], "tol": 1e-7, "same_shapes": True}}

@@ -23,16 +23,15 @@ on the same case and names the one that gives exactly the learner's output, if a
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
 from ..references import challenges as ref
-from ..spec import Assignment, Exercise, rel_error
-from .common import mutant_explainer, same_output
+from ..spec import Assignment, Exercise
+from .common import mutant_explainer
 
 __all__ = ["ASSIGNMENT", "descent_cases", "matrix_cases", "rate_cases", "risk_cases", "describe_descent_case",
-           "describe_matrix_case", "describe_rate_case", "describe_risk_case", "expected_entries", "spd_matrix"]
+           "describe_matrix_case", "describe_rate_case", "describe_risk_case", "spd_matrix", "public_descent"]
 
 GRAD_POINTS = ref.GRAD_POINTS
 
@@ -242,7 +241,7 @@ def _descent_fallback(case, actual) -> str | None:
 
 def _explainer(name: str, driver: str):
     """explain(case, expected, actual): name the known mistake whose output equals ``actual``."""
-    return mutant_explainer("01_challenges", name, driver, same=functools.partial(same_output, nan_equal=False),
+    return mutant_explainer("01_challenges", name, driver, nan_equal=False,
                             copy_case=True, fallback=_descent_fallback if name == "gradient_descent" else None)
 
 
@@ -262,6 +261,7 @@ ASSIGNMENT = Assignment(
             rtol=1e-8,
             explain=_explainer("gradient_descent", "descent"),
             describe=describe_descent_case,
+            public=lambda: public_descent(),
         ),
         Exercise(
             name="max_stable_learning_rate",
@@ -271,6 +271,7 @@ ASSIGNMENT = Assignment(
             rtol=1e-8,
             explain=_explainer("max_stable_learning_rate", "function"),
             describe=describe_matrix_case,
+            public=lambda: public_matrix("max_stable_learning_rate"),
         ),
         Exercise(
             name="optimal_learning_rate",
@@ -280,6 +281,7 @@ ASSIGNMENT = Assignment(
             rtol=1e-8,
             explain=_explainer("optimal_learning_rate", "function"),
             describe=describe_matrix_case,
+            public=lambda: public_matrix("optimal_learning_rate"),
         ),
         Exercise(
             name="gd_convergence_rate",
@@ -289,6 +291,7 @@ ASSIGNMENT = Assignment(
             rtol=1e-8,
             explain=_explainer("gd_convergence_rate", "function"),
             describe=describe_rate_case,
+            public=lambda: public_rate(),
         ),
         Exercise(
             name="empirical_risk",
@@ -298,6 +301,7 @@ ASSIGNMENT = Assignment(
             rtol=1e-9,
             explain=_explainer("empirical_risk", "function"),
             describe=describe_risk_case,
+            public=lambda: public_risk(),
         ),
     ),
 )
@@ -311,70 +315,36 @@ ASSIGNMENT = Assignment(
 VISIBLE_A = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 1.0]])
 
 
-def _mistakes(entry: dict, mutants: dict) -> list[dict]:
-    """``expected.mistakes_for`` one mutant at a time, then without duplicates (outputs may differ in shape)."""
-    from .. import expected as _expected
-
-    found: list[dict] = []
-    for name, pair in mutants.items():
-        for mistake in _expected.mistakes_for(entry, {name: pair}):
-            same = any(m["outputs"].keys() == mistake["outputs"].keys() and all(
-                np.shape(m["outputs"][k]) == np.shape(mistake["outputs"][k])
-                and rel_error(m["outputs"][k], mistake["outputs"][k]) <= 1e-12 for k in m["outputs"])
-                for m in found)
-            if not same:
-                found.append(mistake)
-    return found
+def public_descent() -> dict:
+    """Gradient descent on a 2-D quadratic, on Rosenbrock, and started at Rosenbrock's minimum."""
+    rosenbrock = {"surface": "rosenbrock", "kwargs": {}}
+    return {name: {"case": _descent(problem, x0, lr, n), "outputs": ["path", "grad_calls"], "tol": 1e-7}
+            for name, problem, x0, lr, n in (
+        ("gradient_descent", _quadratic([[3.0, 1.0], [1.0, 2.0]], [1.0, -0.5]), [1.5, -1.0], 0.2, 8),
+        ("gradient_descent_rosenbrock", rosenbrock, [-1.2, 1.0], 1e-3, 6),
+        ("gradient_descent_at_minimum", rosenbrock, [1.0, 1.0], 1e-3, 4))}
 
 
-def expected_entries() -> dict:
-    """The visible checks' data: inputs, reference outputs and the known mistakes' outputs."""
-    from ..mutants.challenges import MUTANTS
+def _function_check(args: list, output: str) -> dict:
+    return {"case": {"args": args, "kwargs": {}}, "outputs": [output], "tol": 1e-7}
 
-    entries = {}
-    A2 = np.array([[3.0, 1.0], [1.0, 2.0]])
-    b2 = np.array([1.0, -0.5])
-    runs = {  # name: (surface tag, x0, learning rate, steps, problem for the reference)
-        "gradient_descent": ({"__surface__": "quadratic", "kwargs": {"A": A2, "b": b2}, "method": "grad"},
-                             [1.5, -1.0], 0.2, 8, _quadratic(A2, b2)),
-        "gradient_descent_rosenbrock": ({"__surface__": "rosenbrock", "method": "grad"}, [-1.2, 1.0], 1e-3, 6,
-                                        {"surface": "rosenbrock", "kwargs": {}}),
-        "gradient_descent_at_minimum": ({"__surface__": "rosenbrock", "method": "grad"}, [1.0, 1.0], 1e-3, 4,
-                                        {"surface": "rosenbrock", "kwargs": {}}),
-    }
-    for name, (tag, x0, lr, steps, problem) in runs.items():
-        x0 = np.array(x0, dtype=np.float64)
-        path = ref.descent_path(ref.problem_gradient(problem), x0, lr, steps)
-        entry = {"call": "descent",
-                 "inputs": {"grad_fn": tag, "x0": x0, "learning_rate": lr, "num_steps": steps},
-                 "expected": {"path": path, "grad_calls": float(steps)}, "tol": 1e-7}
-        entry["mistakes"] = _mistakes(entry, MUTANTS["gradient_descent"])
-        entries[name] = entry
 
-    for name in ("max_stable_learning_rate", "optimal_learning_rate"):
-        case = {"args": [VISIBLE_A], "kwargs": {}}
-        entry = {"call": "function", "inputs": {"args": [VISIBLE_A], "kwargs": {}},
-                 "expected": {"learning_rate": ref.REFERENCES[name](case)["result"]}, "tol": 1e-7}
-        entry["mistakes"] = _mistakes(entry, MUTANTS[name])
-        entries[name] = entry
+def public_matrix(name: str) -> dict:
+    return {name: _function_check([VISIBLE_A], "learning_rate")}
 
+
+def public_rate() -> dict:
+    """Rates for a small and a large learning rate, and one above 1/λmin (eigenvalues 1 and 1.2)."""
     lam = ref.spectrum(VISIBLE_A)
-    for name, lr in (("gd_convergence_rate_small_lr", 0.2 / lam[-1]), ("gd_convergence_rate_large_lr", 1.8 / lam[-1]),
-                     ("gd_convergence_rate_lr_above_one_over_lambda_min", 1.5)):
-        A = VISIBLE_A if lr != 1.5 else np.array([[1.1, 0.1], [0.1, 1.1]])  # eigenvalues 1 and 1.2
-        case = {"args": [A, lr], "kwargs": {}}
-        entry = {"call": "function", "inputs": {"args": [A, lr], "kwargs": {}},
-                 "expected": {"rate": ref.gd_convergence_rate_case(case)["result"]}, "tol": 1e-7}
-        entry["mistakes"] = _mistakes(entry, MUTANTS["gd_convergence_rate"])
-        entries[name] = entry
+    return {name: _function_check([A, lr], "rate") for name, A, lr in (
+        ("gd_convergence_rate_small_lr", VISIBLE_A, 0.2 / lam[-1]),
+        ("gd_convergence_rate_large_lr", VISIBLE_A, 1.8 / lam[-1]),
+        ("gd_convergence_rate_lr_above_one_over_lambda_min", np.array([[1.1, 0.1], [0.1, 1.1]]), 1.5))}
 
-    N, d = 6, 3
+
+def public_risk() -> dict:
+    N = 6
     X = np.column_stack([np.ones(N), np.linspace(-1.0, 1.5, N), np.linspace(2.0, -0.5, N) ** 2])
     w = np.array([0.5, -1.0, 0.25])
     y = np.linspace(-0.3, 0.9, N) + np.array([0.1, -0.2, 0.05, 0.3, -0.1, 0.0])
-    case = {"args": [w, X, y], "kwargs": {}}
-    entry = {"call": "function", "inputs": {"args": [w, X, y], "kwargs": {}},
-             "expected": {"risk": ref.empirical_risk_case(case)["result"]}, "tol": 1e-7}
-    entry["mistakes"] = _mistakes(entry, MUTANTS["empirical_risk"])
-    entries["empirical_risk"] = entry
-    return entries
+    return {"empirical_risk": _function_check([w, X, y], "risk")}

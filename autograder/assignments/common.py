@@ -15,10 +15,9 @@ import copy
 import numpy as np
 
 from ..drivers import DRIVERS
-from ..plain import NotPlain, is_number, pack, unpack
-from ..spec import rel_error
+from ..plain import NotPlain, pack, same, unpack
 
-__all__ = ["describe_config", "describe_update_case", "same_output", "mutant_explainer"]
+__all__ = ["describe_config", "describe_update_case", "mutant_explainer"]
 
 
 def describe_config(config, name: str = "config", array_state: bool = True) -> str:
@@ -44,35 +43,6 @@ def describe_update_case(case) -> str:
             f"with {describe_config(case.get('config'))}")
 
 
-def same_output(a, b, rtol=1e-9, nan_equal: bool = True) -> bool:
-    """True when two plain driver outputs agree: same structure, dtypes and shapes, values within rtol.
-
-    With ``nan_equal`` (the default), NaN and inf in the same places count as the same output;
-    without it, every value is compared by :func:`rel_error` alone (a NaN or inf never agrees).
-    """
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        if not (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape and a.dtype == b.dtype):
-            return False
-        if not nan_equal:
-            return rel_error(a, b) <= rtol
-        if a.dtype.kind != "f":
-            return bool(np.array_equal(a, b))
-        finite = np.isfinite(a) & np.isfinite(b)
-        # NaN and inf where the mistake gives them too (a division by zero) count as the same output.
-        return bool(np.array_equal(a[~finite], b[~finite], equal_nan=True)) and rel_error(a[finite], b[finite]) <= rtol
-    if isinstance(a, dict) or isinstance(b, dict):
-        return type(a) is dict and type(b) is dict and a.keys() == b.keys() and all(
-            same_output(a[k], b[k], rtol, nan_equal) for k in a)
-    if isinstance(a, list) or isinstance(b, list):
-        return (type(a) is list and type(b) is list and len(a) == len(b)
-                and all(same_output(x, y, rtol, nan_equal) for x, y in zip(a, b)))
-    if is_number(a) and is_number(b):
-        if nan_equal and not (np.isfinite(a) and np.isfinite(b)):
-            return a == b or (np.isnan(a) and np.isnan(b))
-        return rel_error(a, b) <= rtol
-    return type(a) is type(b) and a == b
-
-
 def _size(value, limit: int) -> int:
     """Nodes plus array elements of a plain value, counted until ``limit`` is passed (then ``limit + 1``)."""
     total, stack = 0, [value]
@@ -94,11 +64,12 @@ def _size(value, limit: int) -> int:
 SIZE_FACTOR = 4
 
 
-def mutant_explainer(assignment_id: str, name: str, driver: str, *, same=same_output, copy_case: bool = False,
-                     skip_errors: bool = False, first=None, fallback=None):
+def mutant_explainer(assignment_id: str, name: str, driver: str, *, rtol: float = 1e-9, atol=0.0,
+                     nan_equal: bool = True, copy_case: bool = False, skip_errors: bool = False, first=None,
+                     fallback=None):
     """explain(case, expected, actual): name the known mistake of ``name`` whose output equals ``actual``.
 
-    ``same(mutant_output, actual)`` decides (default :func:`same_output`); ``copy_case`` gives each
+    :func:`autograder.plain.same` decides, with ``rtol``, ``atol`` and ``nan_equal``; ``copy_case`` gives each
     mutant a deep copy of the case; ``skip_errors`` passes over mutants whose run ends in an error.
     ``first(case, expected, actual)`` may return a hint before any mutant runs, and
     ``fallback(case, actual)`` one when no mutant matches.
@@ -127,7 +98,7 @@ def mutant_explainer(assignment_id: str, name: str, driver: str, *, same=same_ou
                 continue
             if skip_errors and "error" in out:
                 continue
-            if same({k: v for k, v in out.items() if k != "mutated"}, got):
+            if same({k: v for k, v in out.items() if k != "mutated"}, got, rtol, atol=atol, nan_equal=nan_equal):
                 return f"it looks like {description}"
         return fallback(case, actual) if fallback is not None else None
 

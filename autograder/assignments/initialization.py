@@ -43,7 +43,8 @@ from ..properties import initialization as props
 from ..references import initialization as ref
 from ..spec import Assignment, Exercise
 
-__all__ = ["ASSIGNMENT", "initializer_cases", "orthogonal_cases", "lsuv_cases", "expected_entries"]
+__all__ = ["ASSIGNMENT", "initializer_cases", "orthogonal_cases", "lsuv_cases", "public_initializer", "public_orthogonal",
+           "public_lsuv"]
 
 
 
@@ -196,7 +197,7 @@ def _init_exercise(name: str) -> Exercise:
     return Exercise(name=name, driver="initializer",
                     make_cases=functools.partial(initializer_cases, name=name), reference=None,
                     properties=props.initializer_properties,
-                    explain=_explainer(name), describe=describe_init_case)
+                    explain=_explainer(name), describe=describe_init_case, public=lambda: public_initializer(name))
 
 
 ASSIGNMENT = Assignment(
@@ -208,10 +209,10 @@ ASSIGNMENT = Assignment(
         _init_exercise("he_normal"),
         Exercise(name="orthogonal", driver="initializer",
                  make_cases=orthogonal_cases, reference=None, properties=props.orthogonal_properties,
-                 explain=_explainer("orthogonal"), describe=describe_init_case),
+                 explain=_explainer("orthogonal"), describe=describe_init_case, public=lambda: public_orthogonal()),
         Exercise(name="lsuv_init", driver="layerwise_init",
                  make_cases=lsuv_cases, reference=None, properties=props.lsuv_init_properties,
-                 explain=_explainer("lsuv_init"), describe=describe_lsuv_case),
+                 explain=_explainer("lsuv_init"), describe=describe_lsuv_case, public=lambda: public_lsuv()),
     ),
 )
 
@@ -220,57 +221,48 @@ ASSIGNMENT = Assignment(
 # Visible checks (nnopt_helpers/expected/05_initialization.json)
 
 
-def expected_entries() -> dict:
-    """Statistics a correct function's draws have on fixed inputs, and what known mistakes give instead.
+# Statistics a correct function's draws have on fixed inputs. The checks run through the call
+# styles of ``nnopt_helpers.init_checks`` (the notebook passes them as ``call=``); the tolerances
+# are many standard errors wide, so any correct use of the rng passes.
 
-    The checks run through the call styles of ``nnopt_helpers.init_checks`` (the notebook passes
-    them as ``call=``); the tolerances are many standard errors wide, so any correct use of the
-    rng passes.
+
+def public_initializer(name: str) -> dict:
+    """The standard deviation and the largest entry (uniform) or the kurtosis (normal) of a 100 × 400 draw."""
+    t = ref.target(name, 100, 400)
+    values, tol = ({"std": t["std"], "max_abs": t["bound"]}, {"std": 0.02, "max_abs": 0.01}) if name == "xavier_uniform" \
+        else ({"std": t["std"], "kurtosis": 3.0}, {"std": 0.02, "kurtosis": 0.04})
+    return {name: {"view": "initializer_stats", "case": {"fan_in": 100, "fan_out": 400, "seeds": [0, 1], "kwargs": {}},
+                   "expected": values, "tol": tol}}
+
+
+def public_orthogonal() -> dict:
+    """A tall and a wide matrix (the spectrum of the Gram matrix), and twelve 64 × 64 draws.
+
+    Haar measure: trace(W) of a random orthogonal 64×64 matrix has mean 0 and std 1, so the mean of
+    twelve is within 1.73 (six standard errors) of 0 (sign_bias = 1); without the sign correction it
+    is about −4.7 (sign_bias ≈ 2.7).
     """
+    return {name: {"view": "orthogonal_stats",
+                   "case": {"fan_in": fan_in, "fan_out": fan_out, "seeds": seeds, "kwargs": kwargs},
+                   "expected": values, "tol": 1e-9} for name, fan_in, fan_out, seeds, kwargs, values in (
+        ("orthogonal_tall", 120, 30, [0, 1], {"gain": 2.0}, {"gram_min_eig": 4.0, "gram_max_eig": 4.0}),
+        ("orthogonal_wide", 30, 75, [0, 1], {}, {"gram_min_eig": 1.0, "gram_max_eig": 1.0}),
+        ("orthogonal_uniform", 64, 64, list(range(12)), {}, {"sign_bias": 1.0}))}
+
+
+def public_lsuv() -> dict:
+    """LSUV on a tanh net (20-40-40-10, N = 200), to convergence and with one iteration: each layer's variance and scale."""
     from nnopt_helpers import init_checks
 
-    from .. import expected
-    from ..mutants.initialization import MUTANTS
-
-    entries = {}
-
-    def add(name, exercise, call, inputs, values, **extra):
-        entry = {"call": call, "inputs": inputs, "expected": values, **extra}
-        entry["mistakes"] = expected.mistakes_for(entry, MUTANTS[exercise])
-        del entry["call"]  # a function: the notebook names it in run_check(..., call=...)
-        entries[name] = entry
-
-    fan_in, fan_out = 100, 400
-    inputs = {"fan_in": fan_in, "fan_out": fan_out, "seed": 0}
-    t = ref.target("xavier_uniform", fan_in, fan_out)
-    add("xavier_uniform", "xavier_uniform", init_checks.initializer_stats, inputs,
-        {"std": t["std"], "max_abs": t["bound"]}, tol={"std": 0.02, "max_abs": 0.01})
-    for name in ("xavier_normal", "he_normal"):
-        t = ref.target(name, fan_in, fan_out)
-        add(name, name, init_checks.initializer_stats, inputs, {"std": t["std"], "kurtosis": 3.0},
-            tol={"std": 0.02, "kurtosis": 0.04})
-
-    add("orthogonal_tall", "orthogonal", init_checks.orthogonal_stats,
-        {"fan_in": 120, "fan_out": 30, "seeds": [0, 1], "kwargs": {"gain": 2.0}},
-        {"gram_min_eig": 4.0, "gram_max_eig": 4.0}, tol=1e-9)
-    add("orthogonal_wide", "orthogonal", init_checks.orthogonal_stats,
-        {"fan_in": 30, "fan_out": 75, "seeds": [0, 1], "kwargs": {}},
-        {"gram_min_eig": 1.0, "gram_max_eig": 1.0}, tol=1e-9)
-    # Haar measure: trace(W) of a random orthogonal 64×64 matrix has mean 0 and std 1, so the mean of
-    # twelve is within 1.73 (six standard errors) of 0 (sign_bias = 1); without the sign correction it
-    # is about −4.7 (sign_bias ≈ 2.7).
-    add("orthogonal_uniform", "orthogonal", init_checks.orthogonal_stats,
-        {"fan_in": 64, "fan_out": 64, "seeds": list(range(12)), "kwargs": {}},
-        {"sign_bias": 1.0}, tol=1e-9)
-
+    public = {}
     for name, kwargs in (("lsuv_init", {}), ("lsuv_init_max_iter", {"max_iter": 1})):
-        inputs = {"sizes": [20, 40, 40, 10], "activation": "tanh", "seed": 0, "N": 200,
-                  "weight_std": 1.0, "bias_std": 0.5, "kwargs": kwargs}
-        rng = np.random.default_rng(inputs["seed"])
-        weights, biases = init_checks.random_layers(inputs["sizes"], rng, inputs["weight_std"], inputs["bias_std"])
-        X = rng.standard_normal((inputs["N"], inputs["sizes"][0]))
+        rng = np.random.default_rng(0)
+        weights, biases = init_checks.random_layers([20, 40, 40, 10], rng, 1.0, 0.5)
+        X = rng.standard_normal((200, 20))
         new, _ = ref.lsuv(weights, biases, "tanh", X, **kwargs)
         variances = np.array([float(np.var(a)) for a in ref.preactivations(new, biases, "tanh", X)])
         scales = np.array([float(np.sum(Wn * W) / np.sum(W * W)) for Wn, W in zip(new, weights)])
-        add(name, "lsuv_init", init_checks.lsuv_stats, inputs, {"variances": variances, "scales": scales}, tol=5e-3)
-    return entries
+        public[name] = {"view": "lsuv_stats",
+                        "case": {"weights": weights, "biases": biases, "activation": "tanh", "X": X, "kwargs": kwargs},
+                        "expected": {"variances": variances, "scales": scales}, "tol": 5e-3}
+    return public

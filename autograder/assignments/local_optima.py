@@ -26,18 +26,16 @@ on the same case and names the one whose output matches the learner's, if any.
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 
-from ..plain import is_number
 from ..properties import local_optima as props
 from ..references import local_optima as ref
 from ..spec import Assignment, Exercise
 from .common import mutant_explainer
 
 __all__ = ["ASSIGNMENT", "hessian_cases", "classify_cases", "find_minima_cases", "perturbed_cases",
-           "expected_entries"]
+           "public_hessian", "public_classify", "public_find_minima", "public_perturbed"]
 
 
 def _surf(name, **kwargs) -> dict:
@@ -236,27 +234,14 @@ def describe_perturbed_case(case) -> str:
 # Hints
 
 
-def _close(a, b) -> bool:
-    """Plain driver outputs that agree up to rounding (tolerance relative to the largest entry)."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        if not (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape and a.dtype == b.dtype):
-            return False
-        if a.size == 0:
-            return True
-        scale = max(1.0, float(np.max(np.abs(b[np.isfinite(b)]), initial=0.0)))
-        with np.errstate(invalid="ignore"):
-            return bool(np.all(np.abs(a - b) <= 1e-6 * scale) or np.array_equal(a, b, equal_nan=True))
-    if isinstance(a, dict) or isinstance(b, dict):
-        return type(a) is dict and type(b) is dict and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, list) or isinstance(b, list):
-        return type(a) is list and type(b) is list and len(a) == len(b) and all(map(_close, a, b))
-    if is_number(a) and is_number(b):
-        return abs(a - b) <= 1e-9 * max(1.0, abs(b))
-    return type(a) is type(b) and a == b
+def _rounding(expected) -> float:
+    """Outputs that agree up to rounding: a tolerance relative to the largest entry (finite differences)."""
+    return 1e-6 * max(1.0, float(np.max(np.abs(expected), initial=0.0)))
 
 
 def _explainer(name: str, driver: str):
-    return mutant_explainer("02_local_optima", name, driver, same=_close, copy_case=True, skip_errors=True)
+    return mutant_explainer("02_local_optima", name, driver, rtol=0.0, atol=_rounding, copy_case=True,
+                            skip_errors=True)
 
 
 ASSIGNMENT = Assignment(
@@ -265,15 +250,19 @@ ASSIGNMENT = Assignment(
     exercises=(
         Exercise(name="numerical_hessian", driver="surface_function", make_cases=hessian_cases, reference=None,
                  properties=props.numerical_hessian_properties, explain=_explainer("numerical_hessian", "surface_function"),
-                 describe=describe_hessian_case),
+                 describe=describe_hessian_case,
+                 public=lambda: public_hessian()),
         Exercise(name="classify_critical_point", driver="function", make_cases=classify_cases, reference=ref.classify_case,
-                 explain=_explainer("classify_critical_point", "function"), describe=describe_classify_case),
+                 explain=_explainer("classify_critical_point", "function"), describe=describe_classify_case,
+                 public=lambda: public_classify()),
         Exercise(name="find_minima", driver="surface_function", make_cases=find_minima_cases, reference=None,
                  properties=props.find_minima_properties, explain=_explainer("find_minima", "surface_function"),
-                 describe=describe_find_minima_case),
+                 describe=describe_find_minima_case,
+                 public=lambda: public_find_minima()),
         Exercise(name="perturbed_gradient_descent", driver="noisy_path", make_cases=perturbed_cases, reference=None,
                  properties=props.perturbed_gd_properties, explain=_explainer("perturbed_gradient_descent", "noisy_path"),
-                 describe=describe_perturbed_case),
+                 describe=describe_perturbed_case,
+                 public=lambda: public_perturbed()),
     ),
 )
 
@@ -282,107 +271,60 @@ ASSIGNMENT = Assignment(
 # Visible self-checks: nnopt_helpers/expected/02_local_optima.json (python -m autograder.expected)
 
 
-def _surface_tag(name, method, **kwargs) -> dict:
-    tag = {"__surface__": name, "method": method}
-    if kwargs:
-        tag["kwargs"] = kwargs
-    return tag
-
-
-def _label_mistakes(entry: dict, mutants: dict) -> list[dict]:
-    """Mistakes of a check whose output is a string: one per wrong label, the first mutant's message."""
-    from nnopt_helpers import checks
-
-    found, seen = [], {entry["expected"]["kind"]}
-    for name, (fn, description) in mutants.items():
-        inputs = checks._materialize(copy.deepcopy(entry["inputs"]))
-        try:
-            out = fn(*inputs["args"], **inputs["kwargs"])
-        except Exception:  # noqa: BLE001 - the check explains exceptions itself
-            continue
-        if isinstance(out, str) and out not in seen:
-            seen.add(out)
-            found.append({"name": name, "outputs": {"kind": out}, "message": f"It looks like {description}."})
-    return found
-
-
-def _mistakes(entry: dict, mutants: dict) -> list[dict]:
-    """``expected.mistakes_for`` one mutant at a time (outputs may differ in shape), duplicates dropped."""
-    from .. import expected as exp
-
-    found = []
-    for name, mutant in mutants.items():
-        with np.errstate(all="ignore"):  # some mistakes diverge
-            mistakes = exp.mistakes_for(entry, {name: mutant})
-        for m in mistakes:
-            if not any(_close(m["outputs"], f["outputs"]) for f in found):
-                found.append(m)
-    return found
-
-
-def expected_entries() -> dict:
-    """The visible checks of the notebook: inputs, expected outputs (references) and known mistakes."""
+def public_hessian() -> dict:
+    """Himmelblau at (1, 2) (no zero entries), Rastrigin in 3-D (zero off-diagonals); the matrix must be symmetric."""
     from nnopt_helpers import surfaces
 
-    from ..mutants.local_optima import MUTANTS
-
-    entries = {}
-    # numerical_hessian: Himmelblau at (1, 2) (no zero entries), Rastrigin in 3-D (zero off-diagonals).
-    himmelblau, rastrigin = surfaces.himmelblau(), surfaces.rastrigin(dim=3)
     x2, x3 = np.array([1.0, 2.0]), np.array([0.3, -1.2, 0.65])
-    for name, tag, x, true, atol in (
-            ("numerical_hessian", _surface_tag("himmelblau", "value"), x2, himmelblau.hessian(x2), 0.0),
-            ("numerical_hessian_3d", _surface_tag("rastrigin", "value", dim=3), x3, rastrigin.hessian(x3), 1e-6)):
-        entry = {"call": "symmetric_matrix", "inputs": {"args": [tag, x], "kwargs": {}},
-                 "expected": {"H": true}, "tol": 1e-6, "atol": atol}
-        entry["mistakes"] = _mistakes(entry, MUTANTS["numerical_hessian"])
-        entries[name] = entry
+    return {name: {"view": "symmetric_matrix", "case": {"surface": _surf(surface, **kwargs), "args": ["@value", x],
+                                                        "kwargs": {}},
+                   "expected": {"H": surfaces.SURFACES[surface](**kwargs).hessian(x)}, "tol": 1e-6, "atol": atol}
+            for name, surface, kwargs, x, atol in (("numerical_hessian", "himmelblau", {}, x2, 0.0),
+                                                   ("numerical_hessian_3d", "rastrigin", {"dim": 3}, x3, 1e-6))}
 
-    # classify_critical_point: one check per trap.
+
+def public_classify() -> dict:
+    """One check per trap."""
     rng = np.random.default_rng(2)
-    for name, H, tol in (
-            ("classify_maximum", np.array([[-2.0, 1.0], [1.0, -3.0]]), None),
-            ("classify_saddle_2d", np.array([[1.0, 2.0], [2.0, 1.0]]), None),
-            ("classify_saddle_3d", np.round(_sym(rng, [-3.0, -1.0, 2.0]), 6), None),
-            ("classify_saddle_with_zero_eigenvalue", np.diag([1.0, 0.0, -1.0]), None),
-            ("classify_tiny_eigenvalue", np.array([[2.0, 0.0], [0.0, 1e-10]]), None),
-            ("classify_with_tol", np.array([[1.0, 0.0], [0.0, 1e-3]]), 1e-2)):
-        args = [H] if tol is None else [H, tol]
-        entry = {"call": "function", "inputs": {"args": args, "kwargs": {}},
-                 "expected": {"kind": ref.classify(H, 1e-8 if tol is None else tol)}}
-        entry["mistakes"] = _label_mistakes(entry, MUTANTS["classify_critical_point"])
-        entries[name] = entry
+    return {name: {"case": {"args": [H] if tol is None else [H, tol], "kwargs": {}}, "outputs": ["kind"]}
+            for name, H, tol in (
+        ("classify_maximum", np.array([[-2.0, 1.0], [1.0, -3.0]]), None),
+        ("classify_saddle_2d", np.array([[1.0, 2.0], [2.0, 1.0]]), None),
+        ("classify_saddle_3d", np.round(_sym(rng, [-3.0, -1.0, 2.0]), 6), None),
+        ("classify_saddle_with_zero_eigenvalue", np.diag([1.0, 0.0, -1.0]), None),
+        ("classify_tiny_eigenvalue", np.array([[2.0, 0.0], [0.0, 1e-10]]), None),
+        ("classify_with_tol", np.array([[1.0, 0.0], [0.0, 1e-3]]), 1e-2))}
 
-    # find_minima: Himmelblau from a grid of starts; the strict saddle with starts on its stable line;
-    # Himmelblau with too few steps (nothing has converged).
+
+def public_find_minima() -> dict:
+    """Himmelblau from a grid of starts; the strict saddle with starts on its stable line;
+    Himmelblau with too few steps (nothing has converged)."""
+    from nnopt_helpers import surfaces
+
     grid = np.array([[a, b] for a in (-4.0, -1.5, 1.5, 4.0) for b in (-4.0, -1.5, 1.5, 4.0)])
     saddle_starts = np.array([[1.0, 0.0], [0.5, 0.5], [-0.8, -0.3], [0.0, 0.0], [-1.2, 0.0], [1.0, -0.1]])
+    public = {}
     for name, surface, starts, lr, n in (
             ("find_minima_himmelblau", "himmelblau", grid, 0.01, 200),
             ("find_minima_saddle_starts", "strict_saddle", saddle_starts, 0.1, 300),
             ("find_minima_not_converged", "himmelblau", grid[:4], 0.001, 20)):
         s = surfaces.SURFACES[surface]()
-        entry = {"call": "function",
-                 "inputs": {"args": [_surface_tag(surface, "value"), _surface_tag(surface, "grad"), starts, lr, n],
-                            "kwargs": {}},
-                 "expected": {"minima": ref.minima_from_starts(s.value, s.grad, starts, lr, n, hessian=s.hessian)},
-                 "tol": 1e-6, "atol": 1e-9}
-        entry["mistakes"] = _mistakes(entry, MUTANTS["find_minima"])
-        entries[name] = entry
+        public[name] = {
+            "case": {"surface": _surf(surface), "args": ["@value", "@grad", starts, lr, n], "kwargs": {}},
+            "expected": {"minima": ref.minima_from_starts(s.value, s.grad, starts, lr, n, hessian=s.hessian)},
+            "tol": 1e-6, "atol": 1e-9}
+    return public
 
-    # perturbed_gradient_descent: without noise (plain GD), then the exact noisy path for a seed.
+
+def public_perturbed() -> dict:
+    """Without noise (plain GD), then the exact noisy path for a seed (a second run with the same seed
+    must give the same path: mistakes that draw from global np.random are named by the view itself)."""
+    from nnopt_helpers import surfaces
+
     saddle = surfaces.strict_saddle()
     x0 = np.array([1.0, 0.0])
-    for name, scale, seed, n in (("perturbed_gd_no_noise", 0.0, 0, 40), ("perturbed_gd_seeded", 0.01, 1, 100)):
-        path = ref.perturbed_path(saddle.grad, x0, 0.1, n, scale, np.random.default_rng(seed))
-        entry = {"call": "function" if scale == 0 else "reproducible",
-                 "inputs": {"args": [_surface_tag("strict_saddle", "grad"), x0, 0.1, n, scale, {"__rng__": seed}],
-                            "kwargs": {}},
-                 "expected": {"path": path}, "tol": 1e-7, "atol": 1e-12}
-        # mistakes that are not reproducible (global np.random) are explained by the call style itself
-        first = _mistakes(entry, MUTANTS["perturbed_gradient_descent"])
-        again = {m["name"]: m for m in _mistakes(entry, MUTANTS["perturbed_gradient_descent"])}
-        entry["mistakes"] = [m for m in first if m["name"] in again
-                             and np.array_equal(m["outputs"]["path"], again[m["name"]]["outputs"]["path"])]
-        entries[name] = entry
-    return entries
+    return {name: {"case": {"surface": _surf("strict_saddle"), "x0": x0, "learning_rate": 0.1, "num_steps": n,
+                            "noise_scale": scale, "seed": seed},
+                   "expected": {"path": ref.perturbed_path(saddle.grad, x0, 0.1, n, scale, np.random.default_rng(seed))},
+                   "tol": 1e-7, "atol": 1e-12}
+            for name, scale, seed, n in (("perturbed_gd_no_noise", 0.0, 0, 40), ("perturbed_gd_seeded", 0.01, 1, 100))}

@@ -87,6 +87,28 @@ def optimal_params_cases(rng: np.random.Generator) -> list[dict]:
     return [{"args": [a, b], "kwargs": {}} for a, b in pairs]
 
 
+def public_update_rule(name: str) -> dict:
+    """The visible checks of an update rule: three steps from a given velocity, and one step with every default
+    (a single step also shows the dtype returned)."""
+    N, D = 4, 5
+    grads = [np.linspace(-0.6, 0.4, num=N * D).reshape(N, D) + 0.25 * k for k in range(3)]
+    config = {"learning_rate": 0.05, "momentum": 0.9, "velocity": np.linspace(0.6, 0.9, num=N * D).reshape(N, D)}
+    return {
+        name: {"case": {"w": np.linspace(-0.4, 0.6, num=N * D).reshape(N, D), "dws": grads, "config": config,
+                        "record": ["velocity"]}, "outputs": ["next_w", "velocity"], "tol": 1e-7},
+        f"{name}_defaults": {"case": {"w": np.linspace(-0.4, 0.6, num=6).reshape(2, 3),
+                                      "dws": [np.linspace(0.5, -0.5, num=6).reshape(2, 3)], "config": None,
+                                      "record": list(RECORD)}, "outputs": ["next_w", *RECORD], "tol": 1e-7},
+    }
+
+
+def public_optimal_params() -> dict:
+    """κ = 100 and κ = 1."""
+    return {name: {"case": {"args": list(pair), "kwargs": {}}, "outputs": ["learning_rate", "momentum", "rate"],
+                   "tol": 1e-7}
+            for name, pair in {"momentum_optimal_params": (0.5, 50.0), "momentum_optimal_params_kappa_1": (2.0, 2.0)}.items()}
+
+
 def describe_function_case(case) -> str:
     """E.g. ``lambda_min=1.0, lambda_max=100.0 (κ = 100)``."""
     a, b = case["args"]
@@ -104,6 +126,7 @@ ASSIGNMENT = Assignment(
             reference=ref.sgd_momentum_case,
             explain=mutant_explainer("03_momentum", "sgd_momentum", "update_rule"),
             describe=describe_update_case,
+            public=lambda: public_update_rule("sgd_momentum"),
         ),
         Exercise(
             name="nesterov_momentum",
@@ -112,6 +135,7 @@ ASSIGNMENT = Assignment(
             reference=ref.nesterov_momentum_case,
             explain=mutant_explainer("03_momentum", "nesterov_momentum", "update_rule"),
             describe=describe_update_case,
+            public=lambda: public_update_rule("nesterov_momentum"),
         ),
         Exercise(
             name="momentum_optimal_params",
@@ -120,6 +144,7 @@ ASSIGNMENT = Assignment(
             reference=ref.momentum_optimal_params_case,
             explain=mutant_explainer("03_momentum", "momentum_optimal_params", "function"),
             describe=describe_function_case,
+            public=lambda: public_optimal_params(),
         ),
     ),
 )

@@ -84,9 +84,12 @@ def find_minima_properties(case, actual) -> list[str]:
     if type(M) is not np.ndarray or M.ndim != 2 or M.shape[1:] != (d,):
         what = f"shape {M.shape}" if type(M) is np.ndarray else type(M).__name__
         return [f"the result should be a NumPy array of shape (k, {d}), one row per minimum, got {what}"]
-    problems = _array_problems(M, M.shape, "the result")
-    if problems:
-        return problems
+    return (_array_problems(M, M.shape, "the result") or _not_minima(M, surface, tol) or _duplicates(M, tol)
+            or _unlike(M, expected, tol))
+
+
+def _not_minima(M, surface, tol) -> list[str]:
+    """The first row that is not a critical point with a positive definite Hessian."""
     for r, x in enumerate(M):
         g = float(np.linalg.norm(surface.grad(x)))
         lam = np.linalg.eigvalsh(surface.hessian(x))
@@ -96,12 +99,21 @@ def find_minima_properties(case, actual) -> list[str]:
             kind = "a saddle" if lam.min() < 0 < lam.max() else "not a minimum"
             return [f"row {r}, {_fmt(x)}, is {kind}: the Hessian's eigenvalues there are {_fmt(lam)} "
                     "(an endpoint of gradient descent is kept only if its Hessian is positive definite)"]
+    return []
+
+
+def _duplicates(M, tol) -> list[str]:
     for a in range(len(M)):
         for b in range(a):
             dist = float(np.linalg.norm(M[a] - M[b]))
             if dist <= tol:
                 return [f"rows {b} and {a} are the same minimum (distance {dist:.2g} <= tol = {tol:g}): "
                         "endpoints closer than tol must be merged into one row"]
+    return []
+
+
+def _unlike(M, expected, tol) -> list[str]:
+    """Minima that gradient descent does not reach, reached minima missing, or another order."""
     match = []
     for x in M:
         dists = np.linalg.norm(expected - x, axis=1) if len(expected) else np.zeros(0)
