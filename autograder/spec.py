@@ -84,7 +84,6 @@ class Exercise:
     make_cases: rng -> list of plain cases (several shapes, several steps, missing config...).
     reference: case -> the plain result a correct function gives through ``driver``
         (computed by an independent implementation, in the grader's process).
-    compare: (case, expected, actual) -> problems; default ``compare_plain`` on the driver output.
     explain: (case, expected, actual) -> a hint naming a likely mistake, or None.
     properties: (case, actual) -> problems, for exercises whose answer is not one exact value
         (a random initializer, a noisy path): the properties a correct result must have (shape,

@@ -60,8 +60,6 @@ def _bn_call(name, namespace):
 class Spec:
     """What the generic checks need to know about one assignment."""
 
-    #: exercise -> the visible checks its test cell runs (names in nnopt_helpers/expected/<id>.json)
-    visible: dict
     #: (exercise, mutant) -> why the visible checks cannot see it (the hidden tests still catch it)
     visible_blind: dict = field(default_factory=dict)
     #: (exercise, mutant) -> the mutants the hint may name instead of this one (their outputs are the
@@ -84,16 +82,15 @@ class Spec:
     call_source: dict = field(default_factory=dict)
 
 
-SPECS: dict[str, Spec] = {
+class _Specs(dict):
+    """An assignment without special cases needs no entry: it gets the defaults."""
+
+    def __missing__(self, aid: str) -> Spec:
+        return Spec()
+
+
+SPECS: dict[str, Spec] = _Specs({
     "01_challenges": Spec(
-        visible={
-            "gradient_descent": ["gradient_descent", "gradient_descent_rosenbrock", "gradient_descent_at_minimum"],
-            "max_stable_learning_rate": ["max_stable_learning_rate"],
-            "optimal_learning_rate": ["optimal_learning_rate"],
-            "gd_convergence_rate": ["gd_convergence_rate_small_lr", "gd_convergence_rate_large_lr",
-                                    "gd_convergence_rate_lr_above_one_over_lambda_min"],
-            "empirical_risk": ["empirical_risk"],
-        },
         visible_blind={("max_stable_learning_rate", "eigvals_complex"):
                        "np.linalg.eigvals returns real eigenvalues for the visible matrix; "
                        "the hidden tests use a repeated eigenvalue"},
@@ -111,14 +108,6 @@ SPECS: dict[str, Spec] = {
         reference_agreement=(3, 1e-10),
     ),
     "02_local_optima": Spec(
-        visible={
-            "numerical_hessian": ["numerical_hessian", "numerical_hessian_3d"],
-            "classify_critical_point": ["classify_maximum", "classify_saddle_2d", "classify_saddle_3d",
-                                        "classify_saddle_with_zero_eigenvalue", "classify_tiny_eigenvalue",
-                                        "classify_with_tol"],
-            "find_minima": ["find_minima_himmelblau", "find_minima_saddle_starts", "find_minima_not_converged"],
-            "perturbed_gradient_descent": ["perturbed_gd_no_noise", "perturbed_gd_seeded"],
-        },
         # the mistake's first failing hidden case is also failed, identically, by an earlier mutant
         same_output_as={
             ("classify_critical_point", "diagonal_only"): {"tol_ignored"},
@@ -128,11 +117,6 @@ SPECS: dict[str, Spec] = {
         docstring_words=("Returns", "shape"),
     ),
     "03_momentum": Spec(
-        visible={
-            "sgd_momentum": ["sgd_momentum", "sgd_momentum_defaults"],
-            "nesterov_momentum": ["nesterov_momentum", "nesterov_momentum_defaults"],
-            "momentum_optimal_params": ["momentum_optimal_params", "momentum_optimal_params_kappa_1"],
-        },
         # outputs identical to another mistake's: the hint names the first of the group
         same_output_as={
             ("nesterov_momentum", "uses_new_velocity"): {"plain_momentum"},
@@ -143,27 +127,10 @@ SPECS: dict[str, Spec] = {
         reference_agreement=(5, 1e-12),
     ),
     "04_adaptive_lr": Spec(
-        visible={
-            "adagrad": ["adagrad", "adagrad_defaults", "adagrad_small_gradients"],
-            "rmsprop": ["rmsprop", "rmsprop_defaults", "rmsprop_small_gradients"],
-            "adam": ["adam", "adam_defaults", "adam_small_gradients"],
-            "adamw": ["adamw", "adamw_defaults"],
-            "adadelta": ["adadelta", "adadelta_defaults"],
-            "cosine_learning_rate": ["cosine_learning_rate_warmup", "cosine_learning_rate_peak",
-                                     "cosine_learning_rate_decay", "cosine_learning_rate_end",
-                                     "cosine_learning_rate_no_warmup"],
-        },
         seeds=(None, 1, 2, 3),
         reference_agreement=(5, 1e-12),
     ),
     "05_initialization": Spec(
-        visible={
-            "xavier_uniform": ["xavier_uniform"],
-            "xavier_normal": ["xavier_normal"],
-            "he_normal": ["he_normal"],
-            "orthogonal": ["orthogonal_tall", "orthogonal_wide", "orthogonal_uniform"],
-            "lsuv_init": ["lsuv_init", "lsuv_init_max_iter"],
-        },
         unhinted=(),  # judged by properties: the grader always names the mistake
         call=_init_call,
         call_source={"xavier_uniform": ", call=init_checks.initializer_stats",
@@ -173,11 +140,6 @@ SPECS: dict[str, Spec] = {
                      "lsuv_init": ", call=init_checks.lsuv_stats"},
     ),
     "06_batch_norm": Spec(
-        visible={
-            "batchnorm_forward": ["batchnorm_forward", "batchnorm_forward_defaults", "batchnorm_forward_eval"],
-            "batchnorm_backward": ["batchnorm_backward"],
-            "batchnorm_backward_alt": ["batchnorm_backward_alt"],
-        },
         reference_agreement=(3, 1e-9),
         docstring_words=("shape",),
         # the backward passes are checked through the batchnorm_forward next to them
@@ -185,11 +147,17 @@ SPECS: dict[str, Spec] = {
         call_source={"batchnorm_backward": ", call=backward_through(batchnorm_forward)",
                      "batchnorm_backward_alt": ", call=backward_through(batchnorm_forward)"},
     ),
-}
+})
 
 
 # ---------------------------------------------------------------------------------------------
 # The assignment, its notebook and its solution
+
+
+def visible(aid: str) -> dict:
+    """exercise -> the names of its visible checks: the public cases its ``Exercise`` declares (the one
+    place they are written; ``nnopt_helpers/expected/<id>.json`` is generated from them)."""
+    return {ex.name: list(ex.public()) for ex in get(aid).exercises}
 
 
 def assignment_module(aid: str):
@@ -283,7 +251,7 @@ def run_visible(aid: str, name: str, fn, namespace: dict, checks=None) -> dict:
     """Run the visible checks of exercise ``name`` on ``fn``: {check: failure message} of those that fail."""
     call = visible_call(aid, name, namespace)
     failures = {}
-    for check in SPECS[aid].visible[name] if checks is None else checks:
+    for check in visible(aid)[name] if checks is None else checks:
         try:
             with quiet_numpy():
                 run_check(aid, check, fn, call=call, quiet=True)
@@ -324,7 +292,7 @@ def assert_mutant_fails_visible_checks(aid: str, name: str, mutant: str) -> None
     failures = run_visible(aid, name, fn, vars(module))
     assert failures, f"{mutant} passes every visible check of {name}"
     expected = load_expected(aid)
-    for check in spec.visible[name]:
+    for check in visible(aid)[name]:
         for mistake in expected[check].get("mistakes", []):
             if mistake["name"] == mutant:
                 assert check in failures and mistake["message"] in failures[check], (check, failures.get(check))

@@ -26,7 +26,7 @@ from autograder.references import adaptive_lr as ref
 from nnopt_helpers.checks import CheckFailed, load_expected, run_check
 
 ID = "04_adaptive_lr"
-VISIBLE = harness.SPECS[ID].visible
+VISIBLE = harness.visible(ID)
 
 
 @pytest.fixture(autouse=True)

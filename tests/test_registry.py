@@ -26,6 +26,19 @@ def test_mutants_and_references_are_found_from_the_one_registry(aid):
     assert set(catalogue(aid)) == {ex.name for ex in get(aid).exercises}
 
 
+def test_the_registry_is_found_by_reading_the_modules(tmp_path):
+    """A new assignment module is registered by being there; a broken one hides no other."""
+    from autograder.assignments import _discover
+
+    assert list(MODULES) == ids() == ["01_challenges", "02_local_optima", "03_momentum", "04_adaptive_lr",
+                                      "05_initialization", "06_batch_norm"]
+    (tmp_path / "good.py").write_text('ID = "07_new"\nASSIGNMENT = Assignment(id=ID, notebook="x.ipynb", exercises=())\n')
+    (tmp_path / "literal.py").write_text('ASSIGNMENT = Assignment(id="08_other", notebook="y.ipynb", exercises=())\n')
+    (tmp_path / "broken.py").write_text('ASSIGNMENT = Assignment(id="09_broken", notebook=\n')
+    (tmp_path / "helper.py").write_text('def f():\n    return 1\n')
+    assert _discover(tmp_path, "pkg") == {"07_new": "pkg.good", "08_other": "pkg.literal"}
+
+
 def test_an_unknown_assignment_has_no_mutants_and_a_clear_error():
     assert catalogue("99_nothing") == {}
     with pytest.raises(KeyError, match="unknown assignment '99_nothing'; known: 01_challenges"):

@@ -2,7 +2,7 @@
 
 Each assignment lives in its own module, which defines ``ASSIGNMENT``; modules are imported
 only when an assignment is asked for (``get``), so one broken module never hides the others.
-To add an assignment, add one line to ``MODULES``: this is the course's only registry (its
+To add an assignment, add its module here: ``MODULES`` finds it (the course's only registry; its
 mistakes live in ``autograder.mutants.<same module name>``, found from here).
 
 Points are written once, in nbgrader's metadata of the source notebook's test cells
@@ -17,20 +17,42 @@ Points are written once, in nbgrader's metadata of the source notebook's test ce
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 
 from ..spec import Assignment
 
 __all__ = ["MODULES", "ASSIGNMENTS", "get", "ids", "module_name"]
 
-MODULES: dict[str, str] = {
-    "01_challenges": "autograder.assignments.challenges",
-    "02_local_optima": "autograder.assignments.local_optima",
-    "03_momentum": "autograder.assignments.momentum",
-    "04_adaptive_lr": "autograder.assignments.adaptive_lr",
-    "05_initialization": "autograder.assignments.initialization",
-    "06_batch_norm": "autograder.assignments.batch_norm",
-}
+def _discover(directory: Path | None = None, package: str = __name__) -> dict[str, str]:
+    """``{assignment id: module}`` for every module here that builds ``ASSIGNMENT = Assignment(id=...)``.
+
+    The modules are read, not imported (``ast``), so that one broken module never hides the others
+    and nothing runs until an assignment is asked for; ``id`` may be a string or a module-level
+    string constant (``ID = "04_adaptive_lr"``).
+    """
+    found = {}
+    for path in sorted((directory or Path(__file__).resolve().parent).glob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        constants = {t.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                     for t in node.targets if isinstance(t, ast.Name) and isinstance(node.value, ast.Constant)}
+        for node in tree.body:
+            if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ASSIGNMENT" for t in node.targets)
+                    and isinstance(node.value, ast.Call)):
+                for kw in node.value.keywords:
+                    if kw.arg == "id":
+                        value = kw.value.value if isinstance(kw.value, ast.Constant) else constants.get(getattr(kw.value, "id", None))
+                        if isinstance(value, str):
+                            found[value] = f"{package}.{path.stem}"
+    return dict(sorted(found.items()))
+
+
+#: assignment id -> its module, found by reading the modules of this package: the course's only registry
+MODULES: dict[str, str] = _discover()
 
 
 def ids() -> list[str]:
