@@ -22,6 +22,8 @@ import os
 import sys
 from pathlib import Path
 
+from .grading.options import GradeOptions
+from .grading.options import default as _d
 from .sandbox import SandboxUnavailable
 
 __all__ = ["main", "build_parser"]
@@ -41,19 +43,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the nbgrader course (its nbgrader_config.py, source, gradebook; default: this repository)")
     p.add_argument("--allow-unsandboxed", action="store_true",
                    help="grade even if bubblewrap is unavailable (every status then says 'unsandboxed')")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="per notebook cell (default 60)")
-    p.add_argument("--notebook-timeout", type=float, default=600.0, metavar="SECONDS",
-                   help="per submission, for running the whole notebook (default 600)")
-    p.add_argument("--verify-timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="per verifier run of the graded functions (default 60)")
-    p.add_argument("--judge-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="per exercise, for judging its results in the grader (default 30; past it, 0 points)")
-    p.add_argument("--feedback-timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="per feedback HTML rendered by the grader (default 60; the grade is kept without it)")
-    p.add_argument("--memory", type=int, default=2048, metavar="MiB", help="address space per sandboxed process (default 2048)")
-    p.add_argument("--total-memory", type=int, default=3072, metavar="MiB",
-                   help="resident memory of one sandbox, all processes together (default 3072)")
-    p.add_argument("--nproc", type=int, default=96, help="processes and threads per sandbox (default 96)")
+    p.add_argument("--timeout", type=float, default=_d("cell_timeout"), metavar="SECONDS",
+                   help=f"per notebook cell (default {_d('cell_timeout'):g})")
+    p.add_argument("--notebook-timeout", type=float, default=_d("notebook_timeout"), metavar="SECONDS",
+                   help=f"per submission, for running the whole notebook (default {_d('notebook_timeout'):g})")
+    p.add_argument("--verify-timeout", type=float, default=_d("verify_timeout"), metavar="SECONDS",
+                   help=f"per verifier run of the graded functions (default {_d('verify_timeout'):g})")
+    p.add_argument("--judge-timeout", type=float, default=_d("judge_timeout"), metavar="SECONDS",
+                   help=f"per exercise, for judging its results in the grader (default {_d('judge_timeout'):g}; "
+                        "past it, 0 points)")
+    p.add_argument("--feedback-timeout", type=float, default=_d("feedback_timeout"), metavar="SECONDS",
+                   help=f"per feedback HTML rendered by the grader (default {_d('feedback_timeout'):g}; "
+                        "the grade is kept without it)")
+    p.add_argument("--memory", type=int, default=_d("memory_mb"), metavar="MiB",
+                   help=f"address space per sandboxed process (default {_d('memory_mb')})")
+    p.add_argument("--total-memory", type=int, default=_d("total_memory_mb"), metavar="MiB",
+                   help=f"resident memory of one sandbox, all processes together (default {_d('total_memory_mb')})")
+    p.add_argument("--nproc", type=int, default=_d("nproc"),
+                   help=f"processes and threads per sandbox (default {_d('nproc')})")
     p.add_argument("--student", action="append", dest="students", metavar="ID", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade even submissions already graded with the same inputs")
     p.add_argument("--no-gradebook", action="store_true",
@@ -76,7 +83,7 @@ def _statuses():
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .grading.coordinator import GradeOptions, grade_class
+    from .grading.coordinator import grade_class
 
     if not args.submissions.is_dir():
         print(f"nnopt-grade: {_printable(args.submissions)} is not a directory", file=sys.stderr)

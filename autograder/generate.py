@@ -43,7 +43,7 @@ def normalized(nb) -> str:
     return nbformat.writes(nb, version=4) + "\n"
 
 
-def generate(ids: list[str], out_root: Path) -> dict[str, dict[str, str]]:
+def generate(ids: list[str]) -> dict[str, dict[str, str]]:
     """Run nbgrader generate_assignment for ``ids``; return {id: {filename: text}}."""
     results: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="nnopt-generate-") as tmp:
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(ids) - set(assignment_ids()))
     if unknown:
         parser.error(f"no source notebook in solutions/ for: {', '.join(unknown)}")
-    fresh = generate(ids, NOTEBOOKS)
+    fresh = generate(ids)
     stale = []
     for aid, files in fresh.items():
         target = NOTEBOOKS / aid

@@ -1,4 +1,4 @@
-"""Run untrusted code (a learner's notebook, or only its solution cells) where it cannot reach the grade.
+"""Run untrusted code (a learner's notebook, or what the verifier re-runs of it) where it cannot reach the grade.
 
 The sandbox is bubblewrap (``bwrap``) with every namespace unshared. What the sandboxed process
 sees is built from nothing:
@@ -57,6 +57,8 @@ import threading
 import time
 from pathlib import Path
 
+from .grading.options import default as _option
+
 __all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "get_sandbox", "build_lib_dir",
            "installed_instructor_packages", "INSTRUCTOR_PACKAGES", "HIDDEN_MODULES",
            "probe", "read_untrusted", "SANDBOX_LIB", "SANDBOX_WORK", "LIB_MODULES"]
@@ -82,11 +84,12 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """Resource limits of one sandboxed run (each process gets the rlimits; wall and total memory are for the whole run)."""
 
-    wall_seconds: float = 600.0
-    cpu_seconds: int = 600
-    memory_bytes: int = 2 << 30          # RLIMIT_AS of every process
-    total_memory_bytes: int = 3 << 30    # summed PSS of all the sandbox's processes (watchdog)
-    nproc: int = 96                      # processes and threads of the sandbox's uid
+    # The course's defaults come from GradeOptions (autograder/grading/options.py), their one home.
+    wall_seconds: float = float(_option("notebook_timeout"))
+    cpu_seconds: int = int(_option("notebook_timeout"))
+    memory_bytes: int = _option("memory_mb") << 20              # RLIMIT_AS of every process
+    total_memory_bytes: int = _option("total_memory_mb") << 20  # summed PSS of all the sandbox's processes (watchdog)
+    nproc: int = _option("nproc")                               # processes and threads of the sandbox's uid
     file_size_bytes: int = 64 << 20      # RLIMIT_FSIZE
     open_files: int = 512
     tmp_bytes: int = 128 << 20           # size of the tmpfs at /tmp
@@ -95,6 +98,12 @@ class Limits:
 
     def replace(self, **changes) -> "Limits":
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_options(cls, options: dict, wall: float) -> "Limits":
+        """The limits of one run of ``wall`` seconds under a job's options (``GradeOptions.worker_options``)."""
+        return cls(wall_seconds=float(wall), cpu_seconds=int(wall) + 30, memory_bytes=int(options["memory_mb"]) << 20,
+                   total_memory_bytes=int(options["total_memory_mb"]) << 20, nproc=int(options["nproc"]))
 
 
 @dataclasses.dataclass
@@ -564,7 +573,7 @@ class Sandbox:
 
     # -- running
 
-    def run(self, argv: list[str], scratch: Path, limits: Limits, *, stdin: bytes | None = None) -> RunResult:
+    def run(self, argv: list[str], scratch: Path, limits: Limits) -> RunResult:
         """Run ``argv`` (paths as the sandbox sees them: :attr:`lib`, :meth:`work`) in ``scratch``.
 
         ``scratch`` is a host directory that becomes the only writable host directory of the run.
@@ -579,7 +588,7 @@ class Sandbox:
                     for f in filenames:
                         os.chown(os.path.join(dirpath, f), uid, uid, follow_symlinks=False)
             cmd = self._command(argv, scratch, limits, uid)
-            return self._watch(cmd, scratch, limits, stdin)
+            return self._watch(cmd, scratch, limits)
         finally:
             if slot:
                 _reap_uid(uid)
@@ -587,23 +596,17 @@ class Sandbox:
             if not self.sandboxed:
                 shutil.rmtree(scratch.parent / (scratch.name + ".tmp"), ignore_errors=True)
 
-    def _watch(self, cmd: list[str], scratch: Path, limits: Limits, stdin: bytes | None) -> RunResult:
+    def _watch(self, cmd: list[str], scratch: Path, limits: Limits) -> RunResult:
         env = {"PATH": _SYSTEM_PATH} if self.sandboxed else self._env(scratch)
         start = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=str(scratch), env=env, start_new_session=True, close_fds=True,
-                                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err, tr_out, tr_err = [], [], [False], [False]
         threads = [threading.Thread(target=_reader, args=(proc.stdout, limits.output_bytes, out, tr_out), daemon=True),
                    threading.Thread(target=_reader, args=(proc.stderr, limits.output_bytes, err, tr_err), daemon=True)]
         for t in threads:
             t.start()
-        if stdin is not None:
-            try:
-                proc.stdin.write(stdin)
-                proc.stdin.close()
-            except OSError:
-                pass
         timed_out = mem_exceeded = disk_exceeded = False
         peak = peak_procs = 0
         next_du = 0.0

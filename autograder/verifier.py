@@ -3,9 +3,10 @@
 Student code in nbgrader's kernel can rewrite anything in that process (``np.allclose``, the
 checker, the printed result). The verifier therefore
 
-1. takes only the solution cells of the submission (nbgrader ``solution: true`` code cells, after
-   the locked and test cells were restored from the source), with the preamble
-   ``import numpy as np, math``;
+1. takes the solution cells of the submission (nbgrader ``solution: true`` code cells, after the
+   locked and test cells were restored from the source), whole, and from the learner's other code
+   cells only the imports, definitions and cheap assignments the solution cells use
+   (``autograder.grading.notebooks.verifier_plan``), with the preamble ``import numpy as np, math``;
 2. generates the test cases in the grader's process from a secret seed of this run
    (``Exercise.make_cases``), and sends only those cases, as plain bytes
    (``autograder.plain.pack``), into a separate sandboxed process
@@ -285,80 +286,117 @@ def verify(assignment: Assignment, cells: list[str], sandbox: Sandbox, scratch: 
     judge_timeout: seconds for judging one exercise in this process (:func:`judge_bounded`).
     """
     t0 = time.monotonic()
-    scratch = Path(scratch)
     cases = cases if cases is not None else make_cases(assignment, seed)
     exercises = list(assignment.exercises)
     sent, oracle_specs = sandbox_inputs(exercises, cases)
-    verdicts: dict[int, ExerciseVerdict] = {}
-    result = Verification(exercises={}, sandboxed=sandbox.sandboxed)
-    skip_cells: set[int] = set()
+    state = _Attempts(exercises=exercises, cases=cases, cells=list(cells), scratch=Path(scratch),
+                      result=Verification(exercises={}, sandboxed=sandbox.sandboxed))
     deadline = t0 + 2 * limits.wall_seconds
-    cell_errors: dict[int, dict] = {}
     work = None
-    while len(verdicts) < len(exercises) and result.attempts < max_attempts:
+    while len(state.verdicts) < len(exercises) and state.result.attempts < max_attempts:
         remaining = deadline - time.monotonic()
         if remaining < 1:
             break
-        result.attempts += 1
-        # A fresh, unguessable directory per attempt: the learner's code of an earlier attempt may
-        # have replaced "verify" by a symlink to a host directory (rmtree would refuse it and
-        # mkdir/write_bytes would follow it).
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
-        name = f"verify-{result.attempts}-{secrets.token_hex(8)}"
-        work = scratch / name
-        (work / "out").mkdir(parents=True)
-        job = {"preamble": PREAMBLE, "cells": list(cells), "skip_cells": sorted(skip_cells),
-               "skip_exercises": [exercises[k].name for k in verdicts],
-               "exercises": [{"name": ex.name, "driver": ex.driver, "cases": cs if k not in verdicts else []}
-                             for k, (ex, cs) in enumerate(zip(exercises, sent))]}
-        (work / "in.npz").write_bytes(pack(job))
-        if oracle_specs:
-            (work / "oracle.npz").write_bytes(pack(oracle_specs))
-        inside = sandbox.work(scratch) + "/" + name
-        run = sandbox.run([sandbox.python, "-I", f"{sandbox.lib}/autograder/kernel/verify_runner.py", sandbox.lib,
-                           f"{inside}/in.npz", f"{inside}/out"], scratch,
-                          limits.replace(wall_seconds=min(limits.wall_seconds, remaining)))
-        cells_data = _read_plain(scratch, f"{name}/out/cells.npz")
-        if isinstance(cells_data, dict) and isinstance(cells_data.get("errors"), list):
-            for e in cells_data["errors"]:
-                # a cell index that is not one of ``cells`` was forged: ignored
-                if isinstance(e, dict) and type(e.get("cell")) is int and 0 <= e["cell"] < len(cells):
-                    cell_errors.setdefault(e["cell"], {"cell": e["cell"], "error": str(e.get("error", ""))[:500],
-                                                       "error_type": str(e.get("error_type", ""))[:100]})
-        for k, ex in enumerate(exercises):
-            if k in verdicts:
-                continue
-            data = _read_plain(scratch, f"{name}/out/ex-{k}.npz")
-            if data is not None:
-                verdicts[k] = judge_bounded(ex, cases[k], data, judge_timeout)
-        progress = _read_progress(scratch, f"{name}/out/progress")
-        finished = run.returncode == 0 and progress[-1:] == ["done"] and not run.timed_out
-        if finished:
+        work, run, progress = _attempt(state, sandbox, sent, oracle_specs,
+                                       limits.replace(wall_seconds=min(limits.wall_seconds, remaining)), judge_timeout)
+        if run.returncode == 0 and progress[-1:] == ["done"] and not run.timed_out:
             break
-        # The process ended abnormally: blame the step it was on, then retry without it.
-        reason, outcome = _abnormal(run)
-        result.flags.add(outcome)
-        last = progress[-1] if progress else ""
-        if last.startswith("cell "):
-            try:
-                i = int(last.split()[1])
-            except (IndexError, ValueError):
-                break
-            skip_cells.add(i)
-            cell_errors[i] = {"cell": i, "error": reason, "error_type": outcome}
-        elif last.startswith("exercise "):
-            try:
-                k = int(last.split()[1])
-            except (IndexError, ValueError):
-                break
-            if k in verdicts or not 0 <= k < len(exercises):
-                break
-            ex = exercises[k]
-            verdicts[k] = ExerciseVerdict(ex.name, ex.grade_id, ex.points, outcome=outcome,
-                                          problems=[f"while the grader called {ex.name}, the process {reason}"])
-        else:
-            break  # died before running anything of the learner's: nothing to skip
+        if not _blame(state, run, progress[-1] if progress else ""):
+            break
+    return _verification(state, t0)
+
+
+@dataclasses.dataclass
+class _Attempts:
+    """What the verifier's attempts on one submission found so far."""
+
+    exercises: list
+    cases: list
+    cells: list
+    scratch: Path
+    result: Verification
+    verdicts: dict = dataclasses.field(default_factory=dict)      # index of an exercise -> ExerciseVerdict
+    skip_cells: set = dataclasses.field(default_factory=set)      # cells to leave out (they hung or crashed)
+    cell_errors: dict = dataclasses.field(default_factory=dict)   # index of a cell -> {cell, error, error_type}
+
+
+def _attempt(state: _Attempts, sandbox: Sandbox, sent: list, oracle_specs: list, limits: Limits,
+             judge_timeout: float | None):
+    """One run of verify_runner.py on what is left to judge; judge what came back. Returns (its
+    directory, the run, the lines of its progress file)."""
+    state.result.attempts += 1
+    # A fresh, unguessable directory per attempt: the learner's code of an earlier attempt may
+    # have replaced "verify" by a symlink to a host directory (rmtree would refuse it and
+    # mkdir/write_bytes would follow it).
+    name = f"verify-{state.result.attempts}-{secrets.token_hex(8)}"
+    scratch = state.scratch
+    work = scratch / name
+    (work / "out").mkdir(parents=True)
+    job = {"preamble": PREAMBLE, "cells": list(state.cells), "skip_cells": sorted(state.skip_cells),
+           "skip_exercises": [state.exercises[k].name for k in state.verdicts],
+           "exercises": [{"name": ex.name, "driver": ex.driver, "cases": cs if k not in state.verdicts else []}
+                         for k, (ex, cs) in enumerate(zip(state.exercises, sent))]}
+    (work / "in.npz").write_bytes(pack(job))
+    if oracle_specs:
+        (work / "oracle.npz").write_bytes(pack(oracle_specs))
+    inside = sandbox.work(scratch) + "/" + name
+    run = sandbox.run([sandbox.python, "-I", f"{sandbox.lib}/autograder/kernel/verify_runner.py", sandbox.lib,
+                       f"{inside}/in.npz", f"{inside}/out"], scratch, limits)
+    _read_cell_errors(state, _read_plain(scratch, f"{name}/out/cells.npz"))
+    for k, ex in enumerate(state.exercises):
+        if k in state.verdicts:
+            continue
+        data = _read_plain(scratch, f"{name}/out/ex-{k}.npz")
+        if data is not None:
+            state.verdicts[k] = judge_bounded(ex, state.cases[k], data, judge_timeout)
+    return work, run, _read_progress(scratch, f"{name}/out/progress")
+
+
+def _read_cell_errors(state: _Attempts, cells_data) -> None:
+    """The errors the learner's cells raised, as the runner reported them (the first one per cell kept)."""
+    if not (isinstance(cells_data, dict) and isinstance(cells_data.get("errors"), list)):
+        return
+    for e in cells_data["errors"]:
+        # a cell index that is not one of ``cells`` was forged: ignored
+        if isinstance(e, dict) and type(e.get("cell")) is int and 0 <= e["cell"] < len(state.cells):
+            state.cell_errors.setdefault(e["cell"], {"cell": e["cell"], "error": str(e.get("error", ""))[:500],
+                                                     "error_type": str(e.get("error_type", ""))[:100]})
+
+
+def _step_index(last: str) -> int | None:
+    try:
+        return int(last.split()[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _blame(state: _Attempts, run, last: str) -> bool:
+    """The process ended abnormally on the step ``last`` (its progress line): blame that step, so the
+    next attempt runs without it. False when there is nothing to retry without."""
+    reason, outcome = _abnormal(run)
+    state.result.flags.add(outcome)
+    if not last.startswith(("cell ", "exercise ")):
+        return False  # died before running anything of the learner's: nothing to skip
+    i = _step_index(last)
+    if i is None:
+        return False
+    if last.startswith("cell "):
+        state.skip_cells.add(i)
+        state.cell_errors[i] = {"cell": i, "error": reason, "error_type": outcome}
+        return True
+    if i in state.verdicts or not 0 <= i < len(state.exercises):
+        return False
+    ex = state.exercises[i]
+    state.verdicts[i] = ExerciseVerdict(ex.name, ex.grade_id, ex.points, outcome=outcome,
+                                        problems=[f"while the grader called {ex.name}, the process {reason}"])
+    return True
+
+
+def _verification(state: _Attempts, t0: float) -> Verification:
+    """The verdicts, one per exercise (``crashed`` for one never judged), and the flags they call for."""
+    result, verdicts, exercises = state.result, state.verdicts, state.exercises
     for k, ex in enumerate(exercises):
         if k not in verdicts:
             verdicts[k] = ExerciseVerdict(ex.name, ex.grade_id, ex.points, outcome="crashed",
@@ -368,7 +406,7 @@ def verify(assignment: Assignment, cells: list[str], sandbox: Sandbox, scratch: 
         if v.outcome in ("memory", "process-limit", "timeout", "crashed", "disk-limit"):
             result.flags.add(v.outcome)
     result.exercises = {exercises[k].name: verdicts[k] for k in range(len(exercises))}
-    result.cell_errors = [cell_errors[i] for i in sorted(cell_errors)]
+    result.cell_errors = [state.cell_errors[i] for i in sorted(state.cell_errors)]
     result.seconds = time.monotonic() - t0
     return result
 
@@ -381,9 +419,4 @@ def _abnormal(run) -> tuple[str, str]:
     if run.disk_exceeded:
         return "wrote more files than allowed", "disk-limit"
     return run.describe(), "crashed"
-
-
-def cleanup(scratch: Path) -> None:
-    for work in Path(scratch).glob("verify-*"):
-        shutil.rmtree(work, ignore_errors=True)
 

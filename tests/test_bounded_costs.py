@@ -288,9 +288,10 @@ def _notebook(sources):
 
 def _run_kernel(sandbox, tmp_path, nb, **options):
     from autograder.grading import worker
+    from autograder.grading.records import GradeJob
 
-    opts = {**worker.DEFAULT_OPTIONS, "cell_timeout": 20.0, "notebook_timeout": 60.0, **options}
-    return worker._run_kernel({"options": opts, "notebook": "nb.ipynb"}, sandbox, tmp_path, nb)
+    opts = {"cell_timeout": 20.0, "notebook_timeout": 60.0, **options}
+    return worker.run_kernel(GradeJob(student_id="s", options=opts, notebook="nb.ipynb"), sandbox, tmp_path, nb)
 
 
 _PRINTS = [f"print('cell', {i})" for i in range(5)]
@@ -379,9 +380,10 @@ def test_run_notebook_keeps_at_most_max_outputs(tmp_path):
 def test_the_judge_timeout_is_an_option_of_nnopt_grade():
     from autograder import cli
     from autograder.grading.coordinator import GradeOptions
-    from autograder.grading.worker import DEFAULT_OPTIONS
+    from autograder.grading.records import GradeJob
 
     args = cli.build_parser().parse_args(["03_momentum", "subs", "--out", "out", "--judge-timeout", "7"])
     assert args.judge_timeout == 7.0
-    assert DEFAULT_OPTIONS["judge_timeout"] == GradeOptions("a", Path("s"), Path("o")).judge_timeout == 30.0
+    assert cli.build_parser().parse_args(["03_momentum", "subs", "--out", "out"]).judge_timeout == 30.0
+    assert GradeJob("s").options["judge_timeout"] == GradeOptions("a", Path("s"), Path("o")).judge_timeout == 30.0
     assert verifier.JUDGE_TIMEOUT == 30.0

@@ -228,6 +228,12 @@ def test_gradebook_and_course_files(graded_class):
     # the empty notebook: every function reported as not implemented, nothing else
     empty = json.loads((graded_class["out"] / "results" / "empty.json").read_text())
     assert {e["outcome"] for e in empty["exercises"].values()} == {"not-implemented"}
+    # every result file is the JSON form of a SubmissionResult, read back unchanged
+    from autograder.grading.records import SubmissionResult
+
+    for path in (graded_class["out"] / "results").glob("*.json"):
+        data = json.loads(path.read_text())
+        assert SubmissionResult.from_dict(data).to_dict() == data, path.name
     # the empty notebook's feedback contains no solution
     html = (course / "feedback" / "empty" / ASSIGNMENT_ID / "03_momentum.html").read_text()
     assert "sqrt_kappa" not in html and "v_prev = config" not in html

@@ -372,11 +372,12 @@ def test_feedback_rendering_is_time_bounded(monkeypatch):
 
     monkeypatch.setattr(worker.nbs, "render_feedback_html", slow)
     cn = load_course_notebooks()
-    result = {"status": None, "flags": [], "notes": [], "score": 3.0, "max_score": 10.0, "cells": {},
-              "exercises": {}, "_t0": time.monotonic()}
-    job = {"notebook": NOTEBOOK, "options": {"feedback_timeout": 1.0}}
+    from autograder.grading.records import GradeJob, SubmissionResult
+
+    job = GradeJob(student_id="s", notebook=NOTEBOOK, options={"feedback_timeout": 1.0})
     t0 = time.monotonic()
-    worker._finish(job, result, cn.slim, None)
+    result = worker.feedback(job, SubmissionResult(student_id="s", assignment=None, notebook=NOTEBOOK, key=None,
+                                                   score=3.0, max_score=10.0), cn.slim, t0)
     assert time.monotonic() - t0 < 10
     assert "FeedbackTimeout" in result["feedback_html"] and "Score: 3 / 10" in result["feedback_html"]
     assert any("feedback could not be rendered" in n for n in result["notes"])

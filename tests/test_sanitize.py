@@ -19,6 +19,7 @@ import pytest
 
 from autograder.grading import notebooks as nbs
 from autograder.grading import worker
+from autograder.grading.records import GradeJob, SubmissionResult
 from autograder.grading.sanitize import CHECK_MARKDOWN_CELL, clean_html, sanitize_notebook
 from grading_fixtures import scripts as S
 
@@ -179,9 +180,9 @@ def test_large_inputs_are_made_inert_without_being_parsed():
 
 
 def _finish(nb) -> dict:
-    result = {"status": None, "flags": [], "notes": ["a note with <script>alert(1)</script>"], "score": 3.0,
-              "max_score": 10.0, "cells": {}, "exercises": {}, "_t0": time.monotonic()}
-    return worker._finish({"notebook": "03_momentum.ipynb", "options": {}}, result, nb, None)
+    result = SubmissionResult(student_id="s", assignment=None, notebook="03_momentum.ipynb", key=None,
+                              notes=["a note with <script>alert(1)</script>"], score=3.0, max_score=10.0)
+    return worker.feedback(GradeJob(student_id="s", notebook="03_momentum.ipynb"), result, nb, time.monotonic())
 
 
 def test_grader_writes_only_sanitized_notebooks_and_feedback(hostile):

@@ -58,38 +58,14 @@ from ..sandbox import build_lib_dir, get_sandbox
 from . import notebooks as nbs
 from .status import STATUSES, choose_status
 from .kernel_data import kernel_files, resolve_assignment
-from .worker import DEFAULT_OPTIONS, grade_submission
+from .options import GradeOptions
+from .records import GradeJob, grader_error
+from .worker import grade_submission
 
 __all__ = ["GradeOptions", "ClassResult", "grade_class", "load_course", "Course"]
 
 GRADER_VERSION = "nnopt-grade 1"
 _AUTOGRADER_DIR = Path(__file__).resolve().parent.parent
-
-
-@dataclasses.dataclass
-class GradeOptions:
-    """Everything ``nnopt-grade`` takes (see ``autograder.cli``)."""
-
-    assignment: str
-    submissions_dir: Path
-    out_dir: Path
-    course_dir: Path | None = None
-    workers: int | None = None
-    scheduler: object = None            # a Dask scheduler address, or a dask.distributed.Client
-    allow_unsandboxed: bool = False
-    cell_timeout: float = DEFAULT_OPTIONS["cell_timeout"]
-    notebook_timeout: float = DEFAULT_OPTIONS["notebook_timeout"]
-    verify_timeout: float = DEFAULT_OPTIONS["verify_timeout"]
-    judge_timeout: float = DEFAULT_OPTIONS["judge_timeout"]
-    feedback_timeout: float = DEFAULT_OPTIONS["feedback_timeout"]
-    memory_mb: int = DEFAULT_OPTIONS["memory_mb"]
-    total_memory_mb: int = DEFAULT_OPTIONS["total_memory_mb"]
-    nproc: int = DEFAULT_OPTIONS["nproc"]
-    progress: bool = True
-    update_gradebook: bool = True
-    force: bool = False                 # regrade even when a result with the same key exists
-    seed: int | None = None             # the verifier's seed; secret and random unless given (tests)
-    students: list | None = None        # grade only these
 
 
 @dataclasses.dataclass
@@ -418,7 +394,7 @@ def _save_result(out_dir: Path, result: dict) -> None:
 # Running the jobs
 
 
-def _deliver(on_result, job: dict, res) -> None:
+def _deliver(on_result, job: GradeJob, res) -> None:
     """Hand one job's result to ``on_result``; whatever goes wrong there, the job still gets a result."""
     try:
         on_result(res)
@@ -429,7 +405,7 @@ def _deliver(on_result, job: dict, res) -> None:
             pass
 
 
-def _run_jobs(jobs: list[dict], opts: GradeOptions, on_result) -> None:
+def _run_jobs(jobs: list[GradeJob], opts: GradeOptions, on_result) -> None:
     """Grade ``jobs`` and call ``on_result`` once per job, as results come in (never raises for one job)."""
     if not jobs:
         return
@@ -472,12 +448,8 @@ def _run_jobs(jobs: list[dict], opts: GradeOptions, on_result) -> None:
             _deliver(on_result, job, res)
 
 
-def _failed(job: dict, exc: BaseException, what: str = "the grading worker failed") -> dict:
-    return {"student_id": job["student_id"], "assignment": job["assignment_id"], "notebook": job["notebook"],
-            "key": job["key"], "status": "grader-error", "flags": ["grader-error"],
-            "notes": [f"{what}: {type(exc).__name__}: {exc}"[:500]], "score": 0.0,
-            "max_score": None, "cells": {}, "exercises": {}, "timestamp": job.get("timestamp"),
-            "autograded": None, "feedback_html": None, "seconds": None}
+def _failed(job, exc: BaseException, what: str = "the grading worker failed") -> dict:
+    return grader_error(job, exc, what)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -511,10 +483,11 @@ def _ensure_gradebook(course: Course, assignment_id: str, notebook_id: str, mast
 
 
 def _write_gradebook(course: Course, results: list[dict], assignment_id: str, notebook_id: str, master) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.preprocessors import AssignLatePenalties
+    """Record every result (but a ``bad-student-id``) in the gradebook, as nbgrader's ``SaveAutoGrades``
+    would, then its late penalty. A result the gradebook refuses is marked ``grader-error``."""
+    from nbgrader.api import Gradebook
 
-    solution_ids = [nbs._gid(c) for c in master.cells if nbs._is(c, "solution") and nbs._gid(c)]
+    where = _Where(assignment_id, notebook_id, nbs.solution_grade_ids(master))
     recorded = []
     with warnings.catch_warnings(), Gradebook(course.db_url, course.course_id) as gb:
         warnings.simplefilter("ignore")  # nbgrader's update_or_create_submission trips SQLAlchemy autoflush warnings
@@ -522,47 +495,7 @@ def _write_gradebook(course: Course, results: list[dict], assignment_id: str, no
             if "bad-student-id" in (r.get("flags") or []):
                 continue  # see student_id_problem: only OUT_DIR has it
             try:
-                sid = r["student_id"]
-                gb.update_or_create_student(sid)
-                kwargs = {"timestamp": r["timestamp"]} if r.get("timestamp") else {}
-                gb.update_or_create_submission(assignment_id, sid, **kwargs)
-                sub_nb = gb.find_submission_notebook(notebook_id, assignment_id, sid)
-                tampered = {e["grade_id"] for e in r.get("exercises", {}).values()
-                            if e.get("kernel_passed") and not e.get("passed")}
-                for gid, cell in r.get("cells", {}).items():
-                    try:
-                        grade = gb.find_grade(gid, notebook_id, assignment_id, sid)
-                    except MissingEntry:
-                        continue
-                    if cell["kind"] == "test":
-                        grade.auto_score = float(cell["score"] or 0.0)
-                        grade.needs_manual_grade = grade.manual_score is not None or gid in tampered
-                    else:
-                        grade.auto_score = None
-                        grade.needs_manual_grade = True
-                if r["status"] == "grader-error":
-                    for grade in sub_nb.grades:
-                        grade.needs_manual_grade = True
-                unchanged = set(r.get("unchanged_solutions", []))
-                per_cell = {}
-                for ex in r.get("exercises", {}).values():
-                    if ex.get("solution_cell"):
-                        text = (f"Verifier: {ex['score']:g}/{ex['points']:g} ({'passed' if ex['passed'] else ex['outcome']})"
-                                + "".join(f"\n- {p}" for p in ex.get("problems", [])[:3]))
-                        per_cell[ex["solution_cell"]] = text
-                for gid in solution_ids:
-                    try:
-                        comment = gb.find_comment(gid, notebook_id, assignment_id, sid)
-                    except MissingEntry:
-                        continue
-                    if gid in unchanged:
-                        comment.auto_comment = "No response."
-                    else:
-                        comment.auto_comment = per_cell.get(gid)
-                    if gid == solution_ids[0] and r["status"] != "graded":
-                        note = f"Grader status: {r['status']}. " + " ".join(r.get("notes", [])[:3])
-                        comment.auto_comment = (note + ("\n" + comment.auto_comment if comment.auto_comment else ""))[:4000]
-                sub_nb.flagged = r["status"] not in ("graded",)
+                _record(gb, r, where)
                 gb.db.commit()
                 recorded.append(r)
             except Exception as exc:  # noqa: BLE001 - one submission the gradebook refuses must not lose the others
@@ -570,12 +503,92 @@ def _write_gradebook(course: Course, results: list[dict], assignment_id: str, no
                 _mark(r, "grader-error", f"the gradebook could not record this submission: {type(exc).__name__}: {exc}"[:300])
     for r in recorded:
         if r.get("timestamp"):
-            resources = {"nbgrader": {"db_url": course.db_url, "assignment": assignment_id, "notebook": notebook_id,
-                                      "student": r["student_id"]}}
-            try:
-                AssignLatePenalties(config=course.config).preprocess(nbformat.v4.new_notebook(), resources)
-            except Exception as exc:  # noqa: BLE001 - a late-penalty plugin must not lose the grades
-                r.setdefault("notes", []).append(f"late penalty not assigned: {exc}"[:200])
+            _late_penalty(course, r, where)
+
+
+@dataclasses.dataclass
+class _Where:
+    """The gradebook's names of what is recorded."""
+
+    assignment_id: str
+    notebook_id: str
+    solution_ids: list
+
+
+def _record(gb, r: dict, where: _Where) -> None:
+    """One result into the gradebook (not committed)."""
+    sid = r["student_id"]
+    gb.update_or_create_student(sid)
+    kwargs = {"timestamp": r["timestamp"]} if r.get("timestamp") else {}
+    gb.update_or_create_submission(where.assignment_id, sid, **kwargs)
+    sub_nb = gb.find_submission_notebook(where.notebook_id, where.assignment_id, sid)
+    _record_grades(gb, r, where)
+    if r["status"] == "grader-error":
+        for grade in sub_nb.grades:
+            grade.needs_manual_grade = True
+    _record_comments(gb, r, where)
+    sub_nb.flagged = r["status"] not in ("graded",)
+
+
+def _record_grades(gb, r: dict, where: _Where) -> None:
+    """Each grade cell's score: a test cell's auto score (to review when tampered with or graded by hand),
+    a manual cell to grade by hand."""
+    from nbgrader.api import MissingEntry
+
+    sid = r["student_id"]
+    tampered = {e["grade_id"] for e in r.get("exercises", {}).values() if e.get("kernel_passed") and not e.get("passed")}
+    for gid, cell in r.get("cells", {}).items():
+        try:
+            grade = gb.find_grade(gid, where.notebook_id, where.assignment_id, sid)
+        except MissingEntry:
+            continue
+        if cell["kind"] == "test":
+            grade.auto_score = float(cell["score"] or 0.0)
+            grade.needs_manual_grade = grade.manual_score is not None or gid in tampered
+        else:
+            grade.auto_score = None
+            grade.needs_manual_grade = True
+
+
+def _verifier_comments(r: dict) -> dict:
+    """grade_id of a solution cell -> the verifier's verdict on the exercise it holds, in words."""
+    per_cell = {}
+    for ex in r.get("exercises", {}).values():
+        if ex.get("solution_cell"):
+            text = (f"Verifier: {ex['score']:g}/{ex['points']:g} ({'passed' if ex['passed'] else ex['outcome']})"
+                    + "".join(f"\n- {p}" for p in ex.get("problems", [])[:3]))
+            per_cell[ex["solution_cell"]] = text
+    return per_cell
+
+
+def _record_comments(gb, r: dict, where: _Where) -> None:
+    """Each solution cell's comment: "No response." when left as released, else the verifier's verdict;
+    the first one also says a status other than ``graded``."""
+    from nbgrader.api import MissingEntry
+
+    sid = r["student_id"]
+    unchanged = set(r.get("unchanged_solutions", []))
+    per_cell = _verifier_comments(r)
+    for gid in where.solution_ids:
+        try:
+            comment = gb.find_comment(gid, where.notebook_id, where.assignment_id, sid)
+        except MissingEntry:
+            continue
+        comment.auto_comment = "No response." if gid in unchanged else per_cell.get(gid)
+        if gid == where.solution_ids[0] and r["status"] != "graded":
+            note = f"Grader status: {r['status']}. " + " ".join(r.get("notes", [])[:3])
+            comment.auto_comment = (note + ("\n" + comment.auto_comment if comment.auto_comment else ""))[:4000]
+
+
+def _late_penalty(course: Course, r: dict, where: _Where) -> None:
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    resources = {"nbgrader": {"db_url": course.db_url, "assignment": where.assignment_id,
+                              "notebook": where.notebook_id, "student": r["student_id"]}}
+    try:
+        AssignLatePenalties(config=course.config).preprocess(nbformat.v4.new_notebook(), resources)
+    except Exception as exc:  # noqa: BLE001 - a late-penalty plugin must not lose the grades
+        r.setdefault("notes", []).append(f"late penalty not assigned: {exc}"[:200])
 
 
 def _write_files(course: Course, opts: GradeOptions, results: list[dict], assignment_id: str, notebook: str,
@@ -679,23 +692,13 @@ def _summary(results: list[dict], exercise_names: list[str], seconds: float, gra
 def grade_class(opts: GradeOptions, log=print) -> ClassResult:
     """Grade every ``<student>/<assignment>/`` under ``opts.submissions_dir`` (see the module docstring)."""
     t0 = time.monotonic()
-    # nbgrader creates or upgrades the gradebook by running `alembic`, found on PATH.
-    bindir = os.path.dirname(sys.executable)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+    _alembic_on_path()
     out_dir = Path(opts.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     assignment = resolve_assignment(opts.assignment)
     aid, notebook = assignment.id, assignment.notebook
     course = load_course(opts.course_dir)
-    source_path = course.path(course.coursedir.source_directory, ".", aid) / notebook
-    if not source_path.is_file():
-        raise FileNotFoundError(f"no source notebook {source_path}")
-    source = nbformat.read(source_path, as_version=4)
-    master = nbs.build_master(source, course.config)
-    released = nbs.build_student_version(master, course.config)
-    master_text = nbformat.writes(master)
-
+    master, released = _master_and_released(course, aid, notebook)
     work_dir = Path(tempfile.gettempdir()) / f"nnopt-grade-{uuid.uuid4().hex[:12]}"
     work_dir.mkdir(mode=0o755)
     os.chmod(work_dir, 0o755)
@@ -704,81 +707,21 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
         sandbox = get_sandbox(lib_dir, allow_unsandboxed=opts.allow_unsandboxed)  # refuses early without bwrap
         if not sandbox.sandboxed:
             log(f"WARNING: grading WITHOUT a sandbox ({sandbox.why_unsandboxed}); every result will say 'unsandboxed'")
-        options = {**DEFAULT_OPTIONS, "cell_timeout": float(opts.cell_timeout),
-                   "notebook_timeout": float(opts.notebook_timeout), "verify_timeout": float(opts.verify_timeout),
-                   "feedback_timeout": float(opts.feedback_timeout), "judge_timeout": float(opts.judge_timeout),
-                   "memory_mb": int(opts.memory_mb), "total_memory_mb": int(opts.total_memory_mb),
-                   "nproc": int(opts.nproc), "allow_unsandboxed": bool(opts.allow_unsandboxed)}
-        fingerprint = json.dumps({k: v for k, v in options.items()}, sort_keys=True) + f"|sandboxed={sandbox.sandboxed}"
-        version = hashlib.sha256((master_text + _code_fingerprint(opts.assignment)).encode()).hexdigest()
-        seed = opts.seed if opts.seed is not None else secrets.randbits(62)
-        run_id = uuid.uuid4().hex[:12]
         subs = _discover(Path(opts.submissions_dir), aid, notebook, opts.students)
-        notes = _ensure_gradebook(course, aid, Path(notebook).stem, master) if opts.update_gradebook else []
-        for n in notes:
+        for n in _ensure_gradebook(course, aid, Path(notebook).stem, master) if opts.update_gradebook else []:
             log(n)
-
-        results, jobs = [], []
-        for sub in subs:
-            key = _key(sub, version, fingerprint)
-            try:
-                cached = None if opts.force else _load_cached(out_dir, sub["student_id"], key)
-            except Exception:  # noqa: BLE001 - a result file that cannot be read: grade again
-                cached = None
-            if cached is not None:
-                _check_id(cached)
-                cached["_reused"] = True
-                results.append(cached)
-                continue
-            jobs.append({**sub, "key": key, "run_id": run_id, "assignment_ref": opts.assignment, "assignment_id": aid,
-                         "notebook": notebook, "master": master_text, "released": nbformat.writes(released),
-                         "seed": seed, "options": options, "lib_dir": str(lib_dir), "work_dir": str(work_dir),
-                         "hidden_delimiters": list(course.hidden_delimiters)})
+        template = GradeJob(student_id="", run_id=uuid.uuid4().hex[:12], assignment_ref=opts.assignment,
+                            assignment_id=aid, notebook=notebook, master=nbformat.writes(master),
+                            released=nbformat.writes(released),
+                            seed=opts.seed if opts.seed is not None else secrets.randbits(62),
+                            options=opts.worker_options(), lib_dir=str(lib_dir), work_dir=str(work_dir),
+                            hidden_delimiters=tuple(course.hidden_delimiters))
+        results, jobs = _reuse_or_plan(opts, out_dir, subs, template, sandbox.sandboxed)
         reused = len(results)
-        progress = None
-        if opts.progress:
-            from tqdm import tqdm
-
-            progress = tqdm(total=len(subs), initial=reused, desc=f"grading {aid}", unit="nb", file=sys.stderr)
-
-        def on_result(res: dict) -> None:
-            results.append(res)
-            try:
-                _check_id(res)
-                if res.get("status") != "grader-error":
-                    _save_result(out_dir, res)
-            except Exception as exc:  # noqa: BLE001 - e.g. a file system that refuses the name: this student only
-                _mark(res, "grader-error", f"the result could not be saved: {type(exc).__name__}: {exc}"[:300])
-            if progress is not None:
-                try:
-                    progress.set_postfix_str(f"{display_id(res['student_id'], 24)}: {res['status']}", refresh=False)
-                    progress.update(1)
-                except Exception:  # noqa: BLE001 - the progress bar is not worth a submission
-                    pass
-
-        try:
-            _run_jobs(jobs, opts, on_result)
-        finally:
-            if progress is not None:
-                progress.close()
-        results[:] = list({r.get("student_id"): r for r in results}.values())  # one row per student, the last word kept
-        done = {r.get("student_id") for r in results}
-        for job in jobs:  # every submission gets exactly one row, whatever happened to its job
-            if job["student_id"] not in done:
-                results.append(_failed(job, RuntimeError("no result came back"), "grading failed"))
-                _check_id(results[-1])
-        for sid, note in _lookalike_notes([s["student_id"] for s in subs]).items():
-            for r in results:
-                if r["student_id"] == sid and note not in r.setdefault("notes", []):
-                    r["notes"].append(note)
-
-        by_student = {s["student_id"]: s for s in subs}
-        if opts.update_gradebook:
-            _write_gradebook(course, results, aid, Path(notebook).stem, master)
-        _write_files(course, opts, results, aid, notebook, by_student, course_files=opts.update_gradebook)
+        _grade_jobs(jobs, opts, out_dir, results, total=len(subs), reused=reused, aid=aid)
+        _one_row_each(results, jobs, subs)
         names = [ex.name for ex in assignment.exercises]
-        csv_path = out_dir / "grades.csv"
-        _write_csv(csv_path, results, names)
+        csv_path = _write_all(course, opts, results, aid, notebook, master, subs, names)
         seconds = time.monotonic() - t0
         where = (f"dask scheduler {opts.scheduler if isinstance(opts.scheduler, str) else 'client'}"
                  if opts.scheduler is not None else f"{opts.workers or os.cpu_count()} local workers")
@@ -790,3 +733,99 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
                            seconds=seconds, graded_now=len(jobs), reused=reused, sandboxed=sandbox.sandboxed)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _alembic_on_path() -> None:
+    """nbgrader creates or upgrades the gradebook by running `alembic`, found on PATH."""
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+
+
+def _master_and_released(course: Course, aid: str, notebook: str):
+    """The master notebook (as the gradebook stores it) and the student version, from the course's source."""
+    source_path = course.path(course.coursedir.source_directory, ".", aid) / notebook
+    if not source_path.is_file():
+        raise FileNotFoundError(f"no source notebook {source_path}")
+    master = nbs.build_master(nbformat.read(source_path, as_version=4), course.config)
+    return master, nbs.build_student_version(master, course.config)
+
+
+def _reuse_or_plan(opts: GradeOptions, out_dir: Path, subs: list[dict], template: GradeJob,
+                   sandboxed: bool) -> tuple[list[dict], list[GradeJob]]:
+    """(the results still valid from an earlier run, unless ``--force``; the jobs of the other submissions)."""
+    options = template.options
+    fingerprint = json.dumps({k: v for k, v in options.items()}, sort_keys=True) + f"|sandboxed={sandboxed}"
+    version = hashlib.sha256((template.master + _code_fingerprint(opts.assignment)).encode()).hexdigest()
+    results, jobs = [], []
+    for sub in subs:
+        key = _key(sub, version, fingerprint)
+        try:
+            cached = None if opts.force else _load_cached(out_dir, sub["student_id"], key)
+        except Exception:  # noqa: BLE001 - a result file that cannot be read: grade again
+            cached = None
+        if cached is not None:
+            _check_id(cached)
+            cached["_reused"] = True
+            results.append(cached)
+            continue
+        jobs.append(dataclasses.replace(template, **sub, key=key))
+    return results, jobs
+
+
+def _grade_jobs(jobs: list[GradeJob], opts: GradeOptions, out_dir: Path, results: list[dict], *, total: int,
+                reused: int, aid: str) -> None:
+    """Grade ``jobs``, adding each result to ``results`` and saving it as it comes, under a progress bar."""
+    progress = None
+    if opts.progress:
+        from tqdm import tqdm
+
+        progress = tqdm(total=total, initial=reused, desc=f"grading {aid}", unit="nb", file=sys.stderr)
+
+    def on_result(res: dict) -> None:
+        results.append(res)
+        try:
+            _check_id(res)
+            if res.get("status") != "grader-error":
+                _save_result(out_dir, res)
+        except Exception as exc:  # noqa: BLE001 - e.g. a file system that refuses the name: this student only
+            _mark(res, "grader-error", f"the result could not be saved: {type(exc).__name__}: {exc}"[:300])
+        if progress is not None:
+            try:
+                progress.set_postfix_str(f"{display_id(res['student_id'], 24)}: {res['status']}", refresh=False)
+                progress.update(1)
+            except Exception:  # noqa: BLE001 - the progress bar is not worth a submission
+                pass
+
+    try:
+        _run_jobs(jobs, opts, on_result)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _one_row_each(results: list[dict], jobs: list[GradeJob], subs: list[dict]) -> None:
+    """One result per student (the last word kept), a ``grader-error`` for a job left without one, and
+    the notes on look-alike ids."""
+    results[:] = list({r.get("student_id"): r for r in results}.values())
+    done = {r.get("student_id") for r in results}
+    for job in jobs:
+        if job.student_id not in done:
+            results.append(_failed(job, RuntimeError("no result came back"), "grading failed"))
+            _check_id(results[-1])
+    for sid, note in _lookalike_notes([s["student_id"] for s in subs]).items():
+        for r in results:
+            if r["student_id"] == sid and note not in r.setdefault("notes", []):
+                r["notes"].append(note)
+
+
+def _write_all(course: Course, opts: GradeOptions, results: list[dict], aid: str, notebook: str, master,
+               subs: list[dict], names: list[str]) -> Path:
+    """The gradebook (unless ``--no-gradebook``), the feedback and autograded files, and grades.csv."""
+    if opts.update_gradebook:
+        _write_gradebook(course, results, aid, Path(notebook).stem, master)
+    _write_files(course, opts, results, aid, notebook, {s["student_id"]: s for s in subs},
+                 course_files=opts.update_gradebook)
+    csv_path = Path(opts.out_dir) / "grades.csv"
+    _write_csv(csv_path, results, names)
+    return csv_path

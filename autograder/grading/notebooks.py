@@ -30,11 +30,13 @@ import uuid
 import warnings
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
 __all__ = ["NotebookProblem", "read_submission", "build_master", "build_student_version", "restore",
            "solution_sources", "kernel_cell_scores", "parse_partial", "feedback_notebook",
-           "render_feedback_html", "grade_cells", "Restored"]
+           "render_feedback_html", "grade_cells", "Restored", "nbgrader_metadata", "grade_id_of", "cell_is",
+           "is_locked_kind", "solution_grade_ids", "unchanged_solutions", "solution_cell_of", "verifier_sources",
+           "verifier_plan", "plan_cells", "names_not_run", "python_source", "definitions_only", "strip_hidden"]
 
 MAX_NOTEBOOK_BYTES = 64 << 20
 _NBGRADER_KEYS = ("grade", "solution", "locked", "task", "points", "grade_id")
@@ -46,64 +48,71 @@ class NotebookProblem(ValueError):
     """A submission that cannot be read as a notebook at all."""
 
 
-def _nbg(cell) -> dict | None:
+def nbgrader_metadata(cell) -> dict | None:
+    """The cell's ``metadata.nbgrader`` dict, or None."""
     md = cell.get("metadata") if isinstance(cell, dict) else None
     n = md.get("nbgrader") if isinstance(md, dict) else None
     return n if isinstance(n, dict) else None
 
 
-def _gid(cell) -> str | None:
-    n = _nbg(cell)
+def grade_id_of(cell) -> str | None:
+    """The cell's nbgrader ``grade_id`` (a non-empty string), or None."""
+    n = nbgrader_metadata(cell)
     g = n.get("grade_id") if n else None
     return g if isinstance(g, str) and g else None
 
 
-def _is(cell, key: str) -> bool:
-    n = _nbg(cell)
+def cell_is(cell, key: str) -> bool:
+    """True when the cell's nbgrader metadata sets ``key`` (``grade``, ``solution``, ``locked``, ``task``)."""
+    n = nbgrader_metadata(cell)
     return bool(n and n.get(key))
 
 
 def is_locked_kind(cell) -> bool:
     """A cell the student may not change: test (grade, not solution), locked, or task cells."""
-    return (_is(cell, "grade") or _is(cell, "locked") or _is(cell, "task")) and not _is(cell, "solution")
+    return (cell_is(cell, "grade") or cell_is(cell, "locked") or cell_is(cell, "task")) and not cell_is(cell, "solution")
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading
 
 
-def _salvage(raw: dict) -> nbformat.NotebookNode | None:
-    """Rebuild a notebook from whatever cells still have a type and a source."""
+def _raw_cells(raw) -> list | None:
+    """The list of cells of a parsed notebook file (nbformat 4, or the first worksheet of nbformat 3)."""
     cells = raw.get("cells") if isinstance(raw, dict) else None
     if not isinstance(cells, list):
         worksheets = raw.get("worksheets") if isinstance(raw, dict) else None
         if isinstance(worksheets, list) and worksheets and isinstance(worksheets[0], dict):
             cells = worksheets[0].get("cells")
-    if not isinstance(cells, list):
+    return cells if isinstance(cells, list) else None
+
+
+_NEW_CELL = {"code": new_code_cell, "markdown": new_markdown_cell, "raw": new_raw_cell}
+
+
+def _salvaged_cell(c):
+    """A fresh cell with ``c``'s type, source and plain nbgrader metadata, or None when it has no type or source."""
+    if not isinstance(c, dict) or not isinstance(c.get("cell_type"), str) or c["cell_type"] not in _NEW_CELL:
+        return None
+    src = c.get("source", c.get("input", ""))
+    if isinstance(src, list):
+        src = "".join(s for s in src if isinstance(s, str))
+    if not isinstance(src, str):
+        return None
+    md = c.get("metadata") if isinstance(c.get("metadata"), dict) else {}
+    keep = {}
+    if isinstance(md.get("nbgrader"), dict):
+        keep["nbgrader"] = {k: v for k, v in md["nbgrader"].items() if isinstance(v, (str, bool, int, float))}
+    return _NEW_CELL[c["cell_type"]](src, metadata=keep)
+
+
+def _salvage(raw: dict) -> nbformat.NotebookNode | None:
+    """Rebuild a notebook from whatever cells still have a type and a source."""
+    cells = _raw_cells(raw)
+    if cells is None:
         return None
     nb = new_notebook()
-    for c in cells:
-        if not isinstance(c, dict):
-            continue
-        src = c.get("source", c.get("input", ""))
-        if isinstance(src, list):
-            src = "".join(s for s in src if isinstance(s, str))
-        if not isinstance(src, str):
-            continue
-        md = c.get("metadata") if isinstance(c.get("metadata"), dict) else {}
-        keep = {}
-        if isinstance(md.get("nbgrader"), dict):
-            keep["nbgrader"] = {k: v for k, v in md["nbgrader"].items() if isinstance(v, (str, bool, int, float))}
-        kind = c.get("cell_type")
-        if kind == "code":
-            cell = new_code_cell(src, metadata=keep)
-        elif kind == "markdown":
-            cell = new_markdown_cell(src, metadata=keep)
-        elif kind == "raw":
-            cell = new_raw_cell(src, metadata=keep)
-        else:
-            continue
-        nb.cells.append(cell)
+    nb.cells = [cell for cell in map(_salvaged_cell, cells) if cell is not None]
     return nb if nb.cells else None
 
 
@@ -169,10 +178,44 @@ def grade_cells(master) -> list[dict]:
     """[{grade_id, points, kind}] of the master's grade cells, in order (kind: test | manual)."""
     out = []
     for cell in master.cells:
-        if _is(cell, "grade") and _gid(cell):
-            kind = "test" if cell.cell_type == "code" and not _is(cell, "solution") else "manual"
-            out.append({"grade_id": _gid(cell), "points": float(_nbg(cell).get("points", 0) or 0), "kind": kind})
+        if cell_is(cell, "grade") and grade_id_of(cell):
+            kind = "test" if cell.cell_type == "code" and not cell_is(cell, "solution") else "manual"
+            out.append({"grade_id": grade_id_of(cell), "points": float(nbgrader_metadata(cell).get("points", 0) or 0), "kind": kind})
     return out
+
+
+def solution_grade_ids(master) -> list[str]:
+    """grade_ids of the master's solution cells, in order."""
+    return [grade_id_of(c) for c in master.cells if cell_is(c, "solution") and grade_id_of(c)]
+
+
+def solution_cell_of(master) -> dict[str, str]:
+    """grade_id of a test cell -> grade_id of the nearest solution cell before it."""
+    out, last = {}, None
+    for cell in master.cells:
+        if cell_is(cell, "solution") and grade_id_of(cell):
+            last = grade_id_of(cell)
+        elif cell_is(cell, "grade") and grade_id_of(cell):
+            out[grade_id_of(cell)] = last
+    return out
+
+
+def unchanged_solutions(nb, master) -> list[str]:
+    """grade_ids of solution cells the student left exactly as released (nbgrader's "No response.")."""
+    from nbgrader.utils import compute_checksum
+
+    checksums = {grade_id_of(c): nbgrader_metadata(c).get("checksum") for c in master.cells
+                 if cell_is(c, "solution") and grade_id_of(c)}
+    same = []
+    for cell in nb.cells:
+        gid = grade_id_of(cell)
+        if gid in checksums and checksums[gid]:
+            try:
+                if compute_checksum(cell) == checksums[gid]:
+                    same.append(gid)
+            except Exception:  # noqa: BLE001
+                pass
+    return same
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,7 +243,7 @@ def _fresh_from_master(mcell):
 
 
 def _nbgrader_view(cell) -> dict:
-    n = _nbg(cell) or {}
+    n = nbgrader_metadata(cell) or {}
     return {k: n.get(k) for k in _NBGRADER_KEYS if k in n}
 
 
@@ -212,53 +255,88 @@ def restore(submitted: nbformat.NotebookNode, master: nbformat.NotebookNode,
     neither the released nor the master version.
     """
     notes: list[str] = []
-    mcells = {_gid(c): c for c in master.cells if _gid(c)}
-    shipped = {_gid(c): c.source for c in (released.cells if released is not None else []) if _gid(c)}
-    order = [g for g in (_gid(c) for c in master.cells) if g]
+    mcells = {grade_id_of(c): c for c in master.cells if grade_id_of(c)}
+    shipped = {grade_id_of(c): c.source for c in (released.cells if released is not None else []) if grade_id_of(c)}
+    taken, after = _sort_submitted(submitted, mcells, shipped, notes)
+    order = [g for g in (grade_id_of(c) for c in master.cells) if g]
+    nb = new_notebook(cells=_assemble(order, mcells, taken, after, notes),
+                      metadata=copy.deepcopy(submitted.get("metadata", {})))
+    for key in ("kernelspec", "language_info"):
+        if key in master.metadata:
+            nb.metadata[key] = copy.deepcopy(master.metadata[key])
+        else:
+            nb.metadata.pop(key, None)
+    _unique_ids(nb)
+    nbformat.validate(nb)
+    return Restored(nb, notes)
+
+
+def _sort_submitted(submitted, mcells: dict, shipped: dict, notes: list) -> tuple[dict, dict]:
+    """(grade_id -> the cell to grade, for the master's cells found in ``submitted``; grade_id of the
+    skeleton cell before them, None at the start -> the student's own cells, in order)."""
     taken: dict[str, object] = {}
     after: dict[str | None, list] = {None: []}
     anchor = None
     for cell in submitted.cells:
-        gid = _gid(cell)
-        if gid is not None and gid in mcells:
-            m = mcells[gid]
-            if gid in taken:
-                if is_locked_kind(m):
-                    notes.append(f"a duplicate of cell {gid!r} was removed")
-                    continue
-                notes.append(f"a duplicate of solution cell {gid!r} was kept as an ordinary cell (not graded)")
-                cell = copy.deepcopy(cell)
-                cell.metadata.pop("nbgrader", None)
-                after.setdefault(anchor, []).append(cell)
-                continue
-            if is_locked_kind(m):
-                if (cell.get("cell_type") != m.cell_type
-                        or cell.get("source") not in (m.source, shipped.get(gid, m.source))
-                        or _nbgrader_view(cell) != _nbgrader_view(m)):
-                    notes.append(f"cell {gid!r} had been edited and was restored")
-                taken[gid] = _fresh_from_master(m)
-            else:  # a solution cell: the student's code, the master's type and metadata
-                if _nbgrader_view(cell) != _nbgrader_view(m):
-                    notes.append(f"the nbgrader metadata of cell {gid!r} had been edited and was restored")
-                if cell.get("cell_type") != m.cell_type:
-                    notes.append(f"cell {gid!r} had its type changed and was restored to {m.cell_type}")
-                fresh = _fresh_from_master(m)
-                fresh.source = cell.get("source", "") if isinstance(cell.get("source", ""), str) else ""
-                taken[gid] = fresh
+        gid = grade_id_of(cell)
+        if gid is None or gid not in mcells:
+            after.setdefault(anchor, []).append(_own_cell(cell, gid, notes))
+        elif gid in taken:
+            duplicate = _duplicate(cell, mcells[gid], gid, notes)
+            if duplicate is not None:
+                after.setdefault(anchor, []).append(duplicate)
+        else:
+            taken[gid] = _from_master(cell, mcells[gid], gid, shipped, notes)
             anchor = gid
             after.setdefault(anchor, [])
-        else:
-            cell = copy.deepcopy(cell)
-            if gid is not None or "nbgrader" in cell.get("metadata", {}):
-                if gid is not None:
-                    notes.append(f"cell {gid!r} is not part of the assignment; its nbgrader metadata was removed")
-                cell.metadata.pop("nbgrader", None)
-            if cell.get("cell_type") == "code":
-                cell.outputs = []
-                cell.execution_count = None
-            after.setdefault(anchor, []).append(cell)
-    # Skeleton in the master's order; the student's own cells follow the cell they followed. A
-    # missing cell goes right after the skeleton cell before it (a test right after its solution).
+    return taken, after
+
+
+def _own_cell(cell, gid, notes: list):
+    """A cell of the student's own: kept, without nbgrader metadata or outputs."""
+    cell = copy.deepcopy(cell)
+    if gid is not None or "nbgrader" in cell.get("metadata", {}):
+        if gid is not None:
+            notes.append(f"cell {gid!r} is not part of the assignment; its nbgrader metadata was removed")
+        cell.metadata.pop("nbgrader", None)
+    if cell.get("cell_type") == "code":
+        cell.outputs = []
+        cell.execution_count = None
+    return cell
+
+
+def _duplicate(cell, m, gid: str, notes: list):
+    """A second copy of the master's cell ``gid``: dropped when locked, else kept as an ordinary cell."""
+    if is_locked_kind(m):
+        notes.append(f"a duplicate of cell {gid!r} was removed")
+        return None
+    notes.append(f"a duplicate of solution cell {gid!r} was kept as an ordinary cell (not graded)")
+    cell = copy.deepcopy(cell)
+    cell.metadata.pop("nbgrader", None)
+    return cell
+
+
+def _from_master(cell, m, gid: str, shipped: dict, notes: list):
+    """The cell to grade for the master's cell ``m``: the master's own when locked, else (a solution
+    cell) the student's code under the master's type and metadata."""
+    if is_locked_kind(m):
+        if (cell.get("cell_type") != m.cell_type
+                or cell.get("source") not in (m.source, shipped.get(gid, m.source))
+                or _nbgrader_view(cell) != _nbgrader_view(m)):
+            notes.append(f"cell {gid!r} had been edited and was restored")
+        return _fresh_from_master(m)
+    if _nbgrader_view(cell) != _nbgrader_view(m):
+        notes.append(f"the nbgrader metadata of cell {gid!r} had been edited and was restored")
+    if cell.get("cell_type") != m.cell_type:
+        notes.append(f"cell {gid!r} had its type changed and was restored to {m.cell_type}")
+    fresh = _fresh_from_master(m)
+    fresh.source = cell.get("source", "") if isinstance(cell.get("source", ""), str) else ""
+    return fresh
+
+
+def _assemble(order: list, mcells: dict, taken: dict, after: dict, notes: list) -> list:
+    """Skeleton in the master's order; the student's own cells follow the cell they followed. A
+    missing cell goes right after the skeleton cell before it (a test right after its solution)."""
     cells = list(after[None])
     pending: list = []
     for gid in order:
@@ -268,16 +346,15 @@ def restore(submitted: nbformat.NotebookNode, master: nbformat.NotebookNode,
             pending = list(after.get(gid, []))
         else:
             m = mcells[gid]
-            what = "solution cell" if _is(m, "solution") else "cell"
+            what = "solution cell" if cell_is(m, "solution") else "cell"
             notes.append(f"{what} {gid!r} was missing and was put back")
             cells.append(_fresh_from_master(m))
     cells.extend(pending)
-    nb = new_notebook(cells=cells, metadata=copy.deepcopy(submitted.get("metadata", {})))
-    for key in ("kernelspec", "language_info"):
-        if key in master.metadata:
-            nb.metadata[key] = copy.deepcopy(master.metadata[key])
-        else:
-            nb.metadata.pop(key, None)
+    return cells
+
+
+def _unique_ids(nb) -> None:
+    """Give every cell a valid id, unique in the notebook (a fresh one where it is missing, invalid or taken)."""
     seen = set()
     for cell in nb.cells:
         cid = cell.get("id")
@@ -287,13 +364,11 @@ def restore(submitted: nbformat.NotebookNode, master: nbformat.NotebookNode,
                 cid = uuid.uuid4().hex[:8]
             cell["id"] = cid
         seen.add(cid)
-    nbformat.validate(nb)
-    return Restored(nb, notes)
 
 
 def solution_sources(nb) -> list[str]:
     """The code of the solution cells (master metadata), in notebook order."""
-    return [c.source for c in nb.cells if c.cell_type == "code" and _is(c, "solution")]
+    return [c.source for c in nb.cells if c.cell_type == "code" and cell_is(c, "solution")]
 
 
 _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -485,20 +560,9 @@ def _stores(node) -> set:
 def _loads_now(node, skip_annotations: bool = False) -> set:
     """Names read when ``node`` runs (a class body's own names excluded)."""
     if isinstance(node, ast.ClassDef):
-        head = set()
-        for e in node.decorator_list + node.bases + [k.value for k in node.keywords]:
-            head |= _loads_now(e)
-        body, local = set(), set()
-        for s in node.body:
-            body |= _loads_now(s, skip_annotations) - local
-            local |= _stores(s)
-        return head | body
+        return _class_loads(node, skip_annotations)
     loads, bound_inside = set(), set()
-    annotations = set()
-    if skip_annotations and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        a = node.args
-        annotations = {id(x.annotation) for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
-                       if x is not None and x.annotation is not None} | ({id(node.returns)} if node.returns else set())
+    annotations = _annotation_ids(node) if skip_annotations else set()
     skip = set()
     for n in _now(node):
         if id(n) in annotations:
@@ -512,6 +576,27 @@ def _loads_now(node, skip_annotations: bool = False) -> set:
         elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
             loads.add(n.target.id)
     return loads - bound_inside
+
+
+def _class_loads(node, skip_annotations: bool) -> set:
+    head = set()
+    for e in node.decorator_list + node.bases + [k.value for k in node.keywords]:
+        head |= _loads_now(e)
+    body, local = set(), set()
+    for s in node.body:
+        body |= _loads_now(s, skip_annotations) - local
+        local |= _stores(s)
+    return head | body
+
+
+def _annotation_ids(node) -> set:
+    """ids of the annotation nodes of a function's arguments and return (not evaluated under
+    ``from __future__ import annotations``)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return set()
+    a = node.args
+    return {id(x.annotation) for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
+            if x is not None and x.annotation is not None} | ({id(node.returns)} if node.returns else set())
 
 
 def _base(expr):
@@ -660,11 +745,8 @@ def _keep(node, names: _Names, future_annotations: bool) -> set | None:
         return {_alias_name(a) for a in node.names if a.name != "*"} or {"*"}
     if not names.has(_loads_now(node, future_annotations)):
         return None
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
-            and node.value.func.attr in MUTATORS and _own_value(node.value.func.value, names):
-        call = node.value  # DEFAULTS.update(momentum=0.95), with cheap arguments
-        cheap = all(_cheap(a, names) for a in call.args + [k.value for k in call.keywords])
-        return {_base(call.func.value)} if cheap else None
+    if _mutator_call(node, names):
+        return _keep_mutator(node.value, names)
     if not _cheap(node, names):
         return None
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -672,22 +754,40 @@ def _keep(node, names: _Names, future_annotations: bool) -> set | None:
     if isinstance(node, ast.ClassDef):
         return {node.name} if _decorators_ok(node, names) and _class_body_ok(node, names) else None
     if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-        if node.value is None:
-            return None
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        out = set()
-        for t in targets:
-            if all(isinstance(n, (ast.Name, ast.Starred, ast.Tuple, ast.List, ast.Store)) for n in ast.walk(t)):
-                out |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
-            elif isinstance(t, (ast.Subscript, ast.Attribute)) and _own_value(t, names):
-                out.add(_base(t))  # DEFAULTS["momentum"] = 0.95 (but not np.allclose = ...)
-            else:
-                return None
-        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
-                and names.kind(node.target.id) not in ("value", "class", "def"):
-            return None
-        return out
+        return _keep_assignment(node, names)
     return None
+
+
+def _mutator_call(node, names: _Names) -> bool:
+    """``DEFAULTS.update(...)``: a :data:`MUTATORS` method called on a value the kept code made."""
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr in MUTATORS and bool(_own_value(node.value.func.value, names)))
+
+
+def _keep_mutator(call, names: _Names) -> set | None:
+    """DEFAULTS.update(momentum=0.95) is kept with cheap arguments."""
+    cheap = all(_cheap(a, names) for a in call.args + [k.value for k in call.keywords])
+    return {_base(call.func.value)} if cheap else None
+
+
+def _keep_assignment(node, names: _Names) -> set | None:
+    """The names a cheap assignment binds (``NAME = ...``, ``a, b = ...``) or changes (``DEFAULTS["k"] = ...``,
+    but not ``np.allclose = ...``); None when it is not one the verifier runs."""
+    if node.value is None:
+        return None
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    out = set()
+    for t in targets:
+        if all(isinstance(n, (ast.Name, ast.Starred, ast.Tuple, ast.List, ast.Store)) for n in ast.walk(t)):
+            out |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(t, (ast.Subscript, ast.Attribute)) and _own_value(t, names):
+            out.add(_base(t))  # DEFAULTS["momentum"] = 0.95 (but not np.allclose = ...)
+        else:
+            return None
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
+            and names.kind(node.target.id) not in ("value", "class", "def"):
+        return None
+    return out
 
 
 def _changed_by(node, names: _Names) -> set:
@@ -714,46 +814,61 @@ class VerifierPlan:
     kept: list
 
 
-def plan_cells(cells) -> VerifierPlan:
-    """:func:`verifier_plan` on ``[(is_solution, source), ...]`` (the code cells the verifier looks at)."""
-    names = _Names()
-    parsed, candidates, dropped = [], [], set()
-    roots, solution_stores = set(), set()
-    for index, (is_solution, source) in enumerate(cells):
-        if is_solution:
-            text = _solution_for_verifier(source)
-            parsed.append((True, text))
-            tree = None
-            try:
-                tree = ast.parse(text)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                continue
-            roots |= _global_refs(text)
-            for node in tree.body:
-                solution_stores |= _stores(node)
-                names.bind(node)
-            roots |= solution_stores
-            continue
-        parsed.append((False, None))
-        text = python_source(source)
-        if text is None:
-            continue
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        future = any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
-                     and any(a.name == "annotations" for a in n.names) for n in tree.body)
-        for node in tree.body:
-            defines = _keep(node, names, future)
-            if defines is None:
-                changed = _changed_by(node, names)
-                dropped |= _stores(node)
-                names.forget(changed)
-            else:
-                candidates.append({"cell": index, "node": node, "defines": defines, "refs": None, "keep": False})
-                names.bind(node)
-    # Keep what the solution cells need, directly or through what they need.
+@dataclasses.dataclass
+class _Reading:
+    """What :func:`plan_cells` learns reading the cells in order."""
+
+    names: _Names = dataclasses.field(default_factory=lambda: _Names())
+    #: per code cell: (is_solution, the solution's code as it runs, or None)
+    parsed: list = dataclasses.field(default_factory=list)
+    #: the statements of other cells the verifier may run: {cell, node, defines, refs, keep}
+    candidates: list = dataclasses.field(default_factory=list)
+    dropped: set = dataclasses.field(default_factory=set)          # names set by statements skipped
+    roots: set = dataclasses.field(default_factory=set)            # names the solution cells use or set
+    solution_stores: set = dataclasses.field(default_factory=set)  # names the solution cells set
+
+
+def _parse(text: str):
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _read_solution(r: _Reading, source: str) -> None:
+    text = _solution_for_verifier(source)
+    r.parsed.append((True, text))
+    tree = _parse(text)
+    if tree is None:
+        return
+    r.roots |= _global_refs(text)
+    for node in tree.body:
+        r.solution_stores |= _stores(node)
+        r.names.bind(node)
+    r.roots |= r.solution_stores
+
+
+def _read_other(r: _Reading, index: int, source: str) -> None:
+    r.parsed.append((False, None))
+    text = python_source(source)
+    tree = _parse(text) if text is not None else None
+    if tree is None:
+        return
+    future = any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+                 and any(a.name == "annotations" for a in n.names) for n in tree.body)
+    for node in tree.body:
+        defines = _keep(node, r.names, future)
+        if defines is None:
+            changed = _changed_by(node, r.names)
+            r.dropped |= _stores(node)
+            r.names.forget(changed)
+        else:
+            r.candidates.append({"cell": index, "node": node, "defines": defines, "refs": None, "keep": False})
+            r.names.bind(node)
+
+
+def _keep_needed(candidates: list, roots: set) -> set:
+    """Mark the candidates the solution cells need, directly or through what they need; the names reached."""
     reach = set(roots)
     changed = True
     while changed:
@@ -764,12 +879,20 @@ def plan_cells(cells) -> VerifierPlan:
             c["keep"], changed = True, True
             c["refs"] = _global_refs(c["node"])
             reach |= c["refs"]
+    return reach
+
+
+def _is_future(node) -> bool:
+    return isinstance(node, ast.ImportFrom) and node.module == "__future__"
+
+
+def _kept_per_cell(candidates: list, reach: set) -> dict[int, list]:
+    """The statements to run, per cell (imports cut to the names needed; ``__future__`` imports always)."""
     per_cell: dict[int, list] = {}
-    kept = []
     for c in candidates:
         node = c["node"]
         if not c["keep"]:
-            if not (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+            if not _is_future(node):
                 continue
         elif isinstance(node, (ast.Import, ast.ImportFrom)) and "*" not in c["defines"]:
             aliases = [a for a in node.names if _alias_name(a) in reach]
@@ -777,13 +900,19 @@ def plan_cells(cells) -> VerifierPlan:
                 node = copy.copy(node)
                 node.names = aliases
         per_cell.setdefault(c["cell"], []).append(node)
-    sources = []
+    return per_cell
+
+
+def _plan_sources(parsed: list, per_cell: dict) -> tuple[list, list]:
+    """(one string of code per cell with something to run; (cell, code) of each statement kept from
+    a cell other than a solution cell)."""
+    sources, kept = [], []
     for index, (is_solution, text) in enumerate(parsed):
         if is_solution:
             sources.append(text)
             continue
         nodes = per_cell.get(index, [])
-        if not any(not (isinstance(n, ast.ImportFrom) and n.module == "__future__") for n in nodes):
+        if all(_is_future(n) for n in nodes):
             continue
         try:
             code = [ast.unparse(n) for n in nodes]
@@ -791,11 +920,24 @@ def plan_cells(cells) -> VerifierPlan:
             continue
         kept += [(index, s) for s in code]
         sources.append("\n".join(code))
+    return sources, kept
+
+
+def plan_cells(cells) -> VerifierPlan:
+    """:func:`verifier_plan` on ``[(is_solution, source), ...]`` (the code cells the verifier looks at)."""
+    r = _Reading()
+    for index, (is_solution, source) in enumerate(cells):
+        if is_solution:
+            _read_solution(r, source)
+        else:
+            _read_other(r, index, source)
+    reach = _keep_needed(r.candidates, r.roots)
+    sources, kept = _plan_sources(r.parsed, _kept_per_cell(r.candidates, reach))
     defined = set()
-    for c in candidates:
+    for c in r.candidates:
         if c["keep"]:
             defined |= c["defines"]
-    return VerifierPlan(sources=sources, not_run=dropped - defined - solution_stores, kept=kept)
+    return VerifierPlan(sources=sources, not_run=r.dropped - defined - r.solution_stores, kept=kept)
 
 
 def verifier_plan(nb, master=None) -> VerifierPlan:
@@ -830,8 +972,8 @@ def verifier_plan(nb, master=None) -> VerifierPlan:
     :attr:`VerifierPlan.not_run` lets the grader tell a NameError of that kind from tampering.
     ``master`` is not used: the rule reads the notebook alone.
     """
-    cells = [(_is(c, "solution"), c.source) for c in nb.cells if c.cell_type == "code"
-             and not (_is(c, "grade") and not _is(c, "solution")) and not _is(c, "task")]
+    cells = [(cell_is(c, "solution"), c.source) for c in nb.cells if c.cell_type == "code"
+             and not (cell_is(c, "grade") and not cell_is(c, "solution")) and not cell_is(c, "task")]
     return plan_cells(cells)
 
 
@@ -880,10 +1022,10 @@ def kernel_cell_scores(nb, executed: set[int] | None = None) -> dict[str, dict]:
     """
     out = {}
     for index, cell in enumerate(nb.cells):
-        if not (_is(cell, "grade") and _gid(cell)) or cell.cell_type != "code" or _is(cell, "solution"):
+        if not (cell_is(cell, "grade") and grade_id_of(cell)) or cell.cell_type != "code" or cell_is(cell, "solution"):
             continue
-        points = float(_nbg(cell).get("points", 0) or 0)
-        gid = _gid(cell)
+        points = float(nbgrader_metadata(cell).get("points", 0) or 0)
+        gid = grade_id_of(cell)
         if executed is not None and index not in executed:
             out[gid] = {"score": 0.0, "points": points, "note": "not run"}
             continue
@@ -975,9 +1117,9 @@ def feedback_notebook(nb, summary_markdown: str | None, scores: dict[str, float]
                 evalue = _ANSI.sub("", str(o.get("evalue", "")))
                 o["ename"], o["evalue"] = ename, evalue
                 o["traceback"] = [f"{ename}: {evalue}"]
-        if _is(cell, "grade") and scores is not None and _gid(cell) in scores:
-            cell.metadata["nbgrader"]["score"] = scores[_gid(cell)]
-        elif _is(cell, "grade") or _is(cell, "task"):
+        if cell_is(cell, "grade") and scores is not None and grade_id_of(cell) in scores:
+            cell.metadata["nbgrader"]["score"] = scores[grade_id_of(cell)]
+        elif cell_is(cell, "grade") or cell_is(cell, "task"):
             cell.metadata["nbgrader"].setdefault("score", None)
     if summary_markdown:
         fb.cells.insert(0, new_markdown_cell(summary_markdown, metadata={}))
@@ -1017,7 +1159,7 @@ def render_feedback_html(nb, *, notebook_name: str, score: float, max_score: flo
     c.HTMLExporter.preprocessors = ["nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
-        n = _nbg(cell)
+        n = nbgrader_metadata(cell)
         if n is not None and (n.get("grade") or n.get("task")):
             n.setdefault("points", 0)
             if n.get("score") is None:
@@ -1027,6 +1169,3 @@ def render_feedback_html(nb, *, notebook_name: str, score: float, max_score: flo
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return body
 
-
-def error_output(ename: str, evalue: str):
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])

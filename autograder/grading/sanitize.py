@@ -260,21 +260,35 @@ def _safe_cell_metadata(md, cell_type: str) -> dict:
     if not isinstance(md, dict):
         return {}
     out = {k: md[k] for k in _CELL_METADATA_KEPT if isinstance(md.get(k), (bool, str))}
-    if isinstance(md.get("nbgrader"), dict):
-        n = {k: v for k, v in md["nbgrader"].items()
-             if k != "comment" and (v is None or isinstance(v, (str, bool, int, float)))}
-        gid = n.get("grade_id")
-        if n and (gid is None or (isinstance(gid, str) and _SAFE_NAME.match(gid))):
-            out["nbgrader"] = n
-    if isinstance(md.get("tags"), list):
-        out["tags"] = [t for t in md["tags"] if isinstance(t, str) and _SAFE_NAME.match(t)]
-    if isinstance(md.get("jupyter"), dict):
-        j = {k: v for k, v in md["jupyter"].items() if k in ("source_hidden", "outputs_hidden") and isinstance(v, bool)}
-        if j:
-            out["jupyter"] = j
-    if cell_type == "raw" and isinstance(md.get("raw_mimetype"), str) and _SAFE_NAME.match(md["raw_mimetype"].replace("/", "")):
-        out["raw_mimetype"] = md["raw_mimetype"]
+    parts = {"nbgrader": _safe_nbgrader(md.get("nbgrader")), "tags": _safe_tags(md.get("tags")),
+             "jupyter": _safe_jupyter(md.get("jupyter")),
+             "raw_mimetype": _safe_raw_mimetype(md.get("raw_mimetype")) if cell_type == "raw" else None}
+    out.update({k: v for k, v in parts.items() if v is not None})
     return out
+
+
+def _safe_nbgrader(n) -> dict | None:
+    """Plain nbgrader values (no comment), when the grade_id is a safe name; else None."""
+    if not isinstance(n, dict):
+        return None
+    n = {k: v for k, v in n.items() if k != "comment" and (v is None or isinstance(v, (str, bool, int, float)))}
+    gid = n.get("grade_id")
+    return n if n and (gid is None or (isinstance(gid, str) and _SAFE_NAME.match(gid))) else None
+
+
+def _safe_tags(tags) -> list | None:
+    return [t for t in tags if isinstance(t, str) and _SAFE_NAME.match(t)] if isinstance(tags, list) else None
+
+
+def _safe_jupyter(j) -> dict | None:
+    if not isinstance(j, dict):
+        return None
+    j = {k: v for k, v in j.items() if k in ("source_hidden", "outputs_hidden") and isinstance(v, bool)}
+    return j or None
+
+
+def _safe_raw_mimetype(mimetype) -> str | None:
+    return mimetype if isinstance(mimetype, str) and _SAFE_NAME.match(mimetype.replace("/", "")) else None
 
 
 def _safe_output_metadata(md) -> dict:

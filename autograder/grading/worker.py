@@ -1,21 +1,31 @@
 """Grade one submission: the function the process pool (or a Dask worker) runs.
 
-:func:`grade_submission` takes a plain ``job`` dict (the submitted notebook's bytes, the master
-notebook, the run's secret seed, the limits) and returns a plain, JSON-serialisable result (the
-status, per-cell and per-exercise scores, the autograded notebook, the feedback HTML). It never
-touches the course directory or the gradebook: only the coordinator writes those. It never
-raises: a bug in the grader becomes the status ``grader-error`` with its traceback.
+:func:`grade_submission` takes a :class:`~.records.GradeJob` (the submitted notebook's bytes, the
+master notebook, the run's secret seed, the options) and returns the submission's
+:class:`~.records.SubmissionResult` in its JSON form (the status, per-cell and per-exercise scores,
+the autograded notebook, the feedback HTML). It never touches the course directory or the
+gradebook: only the coordinator writes those. It never raises: a bug in the grader becomes the
+status ``grader-error`` with its traceback.
 
-Steps: read and repair the notebook; restore locked and test cells from the master; execute the
-whole notebook with nbclient *inside the sandbox* (the in-kernel result, kept for feedback and
-formgrader); run only the solution cells in a second sandbox and judge the graded functions with
-the verifier (the score); combine, choose a status, and render the feedback.
+Like nbgrader's ``autograde`` (a list of preprocessors), grading is a list of named steps, each
+adding to the result (:func:`_grade` reads top-down):
+
+1. :func:`prepare`: read and repair the submitted notebook, restore the locked and test cells from
+   the master (or stop here: no notebook, not a notebook);
+2. :func:`run_in_kernel`: execute the whole notebook with nbclient *inside the sandbox* (the
+   in-kernel result, kept for feedback and formgrader);
+3. :func:`verify`: in a second sandbox, run the solution cells and what the graded functions need
+   of the learner's other cells (imports, definitions, cheap assignments: see
+   :func:`~.notebooks.verifier_plan`), and judge the graded functions (the score);
+4. :func:`combine`: the verified scores, the kernel's beside them, the tamper check;
+5. :func:`feedback`: the status, the sanitized autograded notebook and the feedback HTML.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -26,6 +36,7 @@ import time
 import traceback
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 
@@ -33,25 +44,12 @@ from .. import verifier
 from ..sandbox import Limits, Sandbox, build_lib_dir, get_sandbox, read_untrusted
 from . import notebooks as nbs
 from .kernel_data import kernel_files, resolve_assignment
+from .records import CellResult, ExerciseResult, GradeJob, SubmissionResult, elapsed, grader_error
 from .sanitize import sanitize_notebook
 from .status import choose_status
 
-__all__ = ["grade_submission", "DEFAULT_OPTIONS"]
-
-#: Options a job may carry (the CLI fills them in); times in seconds, memory in MiB.
-DEFAULT_OPTIONS = {
-    "cell_timeout": 60.0,          # one notebook cell, in the kernel
-    "notebook_timeout": 600.0,     # the whole in-kernel run of one notebook
-    "verify_timeout": 60.0,        # one attempt of the verifier
-    "judge_timeout": 30.0,         # judging one exercise's results, in the grader (honest ones: well under 1 s)
-    "memory_mb": 2048,             # address space of each sandboxed process
-    "total_memory_mb": 3072,       # all processes of one sandbox together (resident)
-    "nproc": 96,                   # processes + threads of one sandbox
-    "max_cell_output": 100_000,    # characters of text output kept per cell
-    "max_output": 10_000_000,      # characters of output (images included) kept per notebook
-    "feedback_timeout": 60.0,      # rendering one feedback HTML, in the grader (learner markdown can be slow)
-    "allow_unsandboxed": False,
-}
+__all__ = ["grade_submission", "prepare", "run_in_kernel", "verify", "combine", "feedback", "run_kernel",
+           "KernelRun", "Grading"]
 
 _ENVIRONMENTS: dict = {}
 
@@ -60,31 +58,26 @@ def _cleanup(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _environment(job: dict, assignment) -> tuple[Path, Sandbox]:
+def _environment(job: GradeJob, assignment) -> tuple[Path, Sandbox]:
     """This process's lib dir and sandbox for this run (built once per process and run)."""
-    key = (job["run_id"], bool(job["options"]["allow_unsandboxed"]), job["assignment_ref"])
+    unsandboxed = bool(job.options["allow_unsandboxed"])
+    key = (job.run_id, unsandboxed, job.assignment_ref)
     env = _ENVIRONMENTS.get(key)
     if env is not None:
         return env
-    base = Path(job.get("work_dir") or Path(tempfile.gettempdir()) / f"nnopt-grade-{job['run_id']}")
+    base = Path(job.work_dir or Path(tempfile.gettempdir()) / f"nnopt-grade-{job.run_id}")
     base.mkdir(parents=True, exist_ok=True)
     os.chmod(base, 0o755)
-    shared = job.get("lib_dir")
+    shared = job.lib_dir
     if shared and Path(shared, "autograder", "kernel", "run_notebook.py").exists():
         lib = Path(shared)
     else:
         lib = base / f"lib-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        build_lib_dir(lib, kernel_files(assignment, job["assignment_ref"]))
+        build_lib_dir(lib, kernel_files(assignment, job.assignment_ref))
         atexit.register(_cleanup, lib)
-    sandbox = get_sandbox(lib, allow_unsandboxed=bool(job["options"]["allow_unsandboxed"]))
+    sandbox = get_sandbox(lib, allow_unsandboxed=unsandboxed)
     _ENVIRONMENTS[key] = (base, sandbox)
     return base, sandbox
-
-
-def _limits(opts: dict, wall: float) -> Limits:
-    return Limits(wall_seconds=float(wall), cpu_seconds=int(wall) + 30,
-                  memory_bytes=int(opts["memory_mb"]) << 20, total_memory_bytes=int(opts["total_memory_mb"]) << 20,
-                  nproc=int(opts["nproc"]))
 
 
 def _read_capped(path: Path, cap: int) -> bytes | None:
@@ -208,26 +201,55 @@ def _error_names(nb) -> set[str]:
     return names
 
 
-def _run_kernel(job, sandbox: Sandbox, base: Path, nb) -> tuple[object, dict, set, list, set]:
-    """Execute the restored notebook in the sandbox; return (notebook with outputs, report, executed, notes, flags)."""
-    opts = job["options"]
+class KernelRun(NamedTuple):
+    """What the in-kernel run gave: the notebook with its outputs, the runner's report, the indices
+    of the cells that ran, and the notes and flags it calls for."""
+
+    graded: object
+    report: dict
+    executed: set
+    notes: list
+    flags: set
+
+
+def run_kernel(job: GradeJob, sandbox: Sandbox, base: Path, nb) -> KernelRun:
+    """Execute the restored notebook ``nb`` in the sandbox (see :class:`KernelRun`)."""
+    from ..kernel.run_notebook import MAX_OUTPUTS
+
+    run, raw_report, raw_nb, raw_lines = _execute(job, sandbox, base, nb)
+    report = _parse_report(raw_report)
+    graded = nbformat.reads(nbformat.writes(nb), as_version=4)
+    notes: list = []
+    merged = _read_back(graded, raw_nb, raw_lines, MAX_OUTPUTS, notes)
+    executed = _executed_indices(report, run, len(graded.cells))
+    flags: set = set()
+    _limit_flags(run, report, job.options, flags, notes)
+    _error_flags(graded, run, job.options, flags, notes)
+    if merged == 0 and executed:
+        notes.append("no output came back from the kernel")
+    return KernelRun(graded, report, executed, notes, flags)
+
+
+def _execute(job: GradeJob, sandbox: Sandbox, base: Path, nb):
+    """Run run_notebook.py on ``nb`` in the sandbox; (the run, and the bytes of the report, the executed
+    notebook and the cell lines it left, each None when absent or unreadable)."""
+    from ..kernel.run_notebook import MAX_OUTPUTS
+
+    opts = job.options
     scratch = base / "scratch" / f"nb-{uuid.uuid4().hex}"
     scratch.mkdir(parents=True)
-    name = job["notebook"]
+    name = job.notebook
     (scratch / name).write_text(nbformat.writes(nb), encoding="utf-8")
     inside = sandbox.work(scratch)
     lib = sandbox.lib
-    from ..kernel.run_notebook import MAX_OUTPUTS
-
     argv = [sandbox.python, "-I", f"{lib}/autograder/kernel/run_notebook.py", "--lib", lib,
             "--notebook", f"{inside}/{name}", "--output", f"{inside}/.nnopt-executed.ipynb",
             "--report", f"{inside}/.nnopt-report.json", "--cells", f"{inside}/.nnopt-cells.jsonl",
             "--cell-timeout", str(opts["cell_timeout"]), "--max-cell-output", str(opts["max_cell_output"]),
             "--max-output", str(opts["max_output"]), "--max-outputs", str(MAX_OUTPUTS)]
-    flags, notes = set(), []
     cap = 4 * int(opts["max_output"]) + (16 << 20)
     try:
-        run = sandbox.run(argv, scratch, _limits(opts, opts["notebook_timeout"]))
+        run = sandbox.run(argv, scratch, Limits.from_options(opts, opts["notebook_timeout"]))
         raw_report = _read_capped(scratch / ".nnopt-report.json", 1 << 20)
         raw_nb = _read_capped(scratch / ".nnopt-executed.ipynb", cap)
         # The notebook is written once, at the end: a run stopped before (notebook timeout, memory,
@@ -235,31 +257,44 @@ def _run_kernel(job, sandbox: Sandbox, base: Path, nb) -> tuple[object, dict, se
         raw_lines = _read_capped(scratch / ".nnopt-cells.jsonl", cap) if not raw_nb else None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    return run, raw_report, raw_nb, raw_lines
+
+
+def _parse_report(raw: bytes | None) -> dict:
     try:
-        report = json.loads(raw_report) if raw_report else {}
-        if not isinstance(report, dict):
-            report = {}
+        report = json.loads(raw) if raw else {}
     except ValueError:
-        report = {}
-    graded = nbformat.reads(nbformat.writes(nb), as_version=4)
-    merged = 0
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
+def _read_back(graded, raw_nb, raw_lines, max_outputs: int, notes: list) -> int:
+    """Merge the outputs the run left into ``graded``; the number of cells merged."""
     if raw_nb:
         try:
-            merged = _merge_outputs(graded, _executed_cells(raw_nb, graded, MAX_OUTPUTS))
+            return _merge_outputs(graded, _executed_cells(raw_nb, graded, max_outputs))
         except Exception:  # noqa: BLE001
             notes.append("the executed notebook could not be read back")
     elif raw_lines:
         try:
-            merged = _merge_outputs(graded, _logged_cells(raw_lines, graded, MAX_OUTPUTS))
+            return _merge_outputs(graded, _logged_cells(raw_lines, graded, max_outputs))
         except Exception:  # noqa: BLE001
             notes.append("the outputs of the cells that ran could not be read back")
+    return 0
+
+
+def _executed_indices(report: dict, run, n_cells: int) -> set:
+    """The cells that ran: all of them when the run finished, else up to the report's ``last_cell``."""
     last = report.get("last_cell", -1) if isinstance(report.get("last_cell", -1), int) else -1
     # The report is writable by student code: a forged last_cell = 10**12 must not build a huge set below.
-    last = min(last, len(graded.cells) - 1)
+    last = min(last, n_cells - 1)
     if report.get("finished") is True and not run.timed_out and not run.memory_exceeded:
-        executed = set(range(len(graded.cells)))
-    else:
-        executed = set(range(last + 1))
+        return set(range(n_cells))
+    return set(range(last + 1))
+
+
+def _limit_flags(run, report: dict, opts: dict, flags: set, notes: list) -> None:
+    """The flags and notes of a run stopped by a limit, or of a notebook that did not run to its end."""
     if run.timed_out:
         flags.add("timeout")
         notes.append(f"the notebook did not finish within {opts['notebook_timeout']:g} s and was stopped")
@@ -278,48 +313,49 @@ def _run_kernel(job, sandbox: Sandbox, base: Path, nb) -> tuple[object, dict, se
     if report.get("truncated_cells") or run.output_truncated:
         flags.add("output-truncated")
         notes.append("some output was too long and was cut")
-    if not (run.timed_out or run.memory_exceeded or run.disk_exceeded) and not report.get("finished"):
-        if not ({"timeout", "kernel-died"} & flags):
-            flags.add("kernel-died")
-            why = report.get("error") or run.describe()
-            notes.append(f"the notebook could not be run to the end: {str(why)[:300]}")
+    stopped = run.timed_out or run.memory_exceeded or run.disk_exceeded
+    if not stopped and not report.get("finished") and not ({"timeout", "kernel-died"} & flags):
+        flags.add("kernel-died")
+        why = report.get("error") or run.describe()
+        notes.append(f"the notebook could not be run to the end: {str(why)[:300]}")
+
+
+def _error_flags(graded, run, opts: dict, flags: set, notes: list) -> None:
+    """The flags of errors in the outputs: MemoryError, or too many processes."""
     names = _error_names(graded)
     if "MemoryError" in names:
         flags.add("memory")
     if "BlockingIOError" in names or run.peak_processes >= max(8, int(opts["nproc"]) // 2):
         flags.add("process-limit")
         notes.append(f"the notebook started too many processes (limit {opts['nproc']} with threads)")
-    if merged == 0 and executed:
-        notes.append("no output came back from the kernel")
-    return graded, report, executed, notes, flags
 
 
-def _summary_markdown(result: dict) -> str:
+def _summary_markdown(result: SubmissionResult) -> str:
     lines = ["## Grading summary", ""]
-    lines.append(f"**Score: {result['score']:g} / {result['max_score']:g}** — status: `{result['status']}`")
+    lines.append(f"**Score: {result.score:g} / {result.max_score:g}** — status: `{result.status}`")
     lines.append("")
     lines.append("Each graded function was called again, outside your notebook, on fresh test cases; "
                  "that result is your score.")
     lines.append("")
     lines.append("| exercise | points | result |")
     lines.append("|---|---|---|")
-    for name, ex in result["exercises"].items():
-        outcome = "passed" if ex["passed"] else ex["outcome"]
-        lines.append(f"| `{name}` | {ex['score']:g} / {ex['points']:g} | {outcome} |")
-    details = [(n, e) for n, e in result["exercises"].items() if e["problems"]]
+    for name, ex in result.exercises.items():
+        outcome = "passed" if ex.passed else ex.outcome
+        lines.append(f"| `{name}` | {ex.score:g} / {ex.points:g} | {outcome} |")
+    details = [(n, e) for n, e in result.exercises.items() if e.problems]
     if details:
         lines.append("")
         for name, ex in details:
             lines.append(f"**`{name}`**:")
             lines.append("")
-            for p in ex["problems"][:4]:
+            for p in ex.problems[:4]:
                 lines.append(f"- {_md_escape(p)}")
             lines.append("")
-    if result["notes"]:
+    if result.notes:
         lines.append("")
         lines.append("**Notes from the grader:**")
         lines.append("")
-        for n in result["notes"][:12]:
+        for n in result.notes[:12]:
             lines.append(f"- {_md_escape(n)}")
     return "\n".join(lines)
 
@@ -331,10 +367,10 @@ def _md_escape(text: str) -> str:
     return text[:1200]
 
 
-def _verifier_output(ex: dict) -> str:
-    head = (f"[grader] verified outside your kernel: {ex['score']:g} / {ex['points']:g} points"
-            + ("" if ex["passed"] else f" ({ex['outcome']})"))
-    return head + "".join(f"\n  - {p}" for p in ex["problems"][:3]) + "\n"
+def _verifier_output(ex: ExerciseResult) -> str:
+    head = (f"[grader] verified outside your kernel: {ex.score:g} / {ex.points:g} points"
+            + ("" if ex.passed else f" ({ex.outcome})"))
+    return head + "".join(f"\n  - {p}" for p in ex.problems[:3]) + "\n"
 
 
 class FeedbackTimeout(Exception):
@@ -367,201 +403,231 @@ def _placeholder(master, message: str):
     return nb
 
 
-def _finish(job, result: dict, graded_nb, assignment) -> dict:
-    """Fill in the status, the autograded notebook and the feedback HTML."""
-    result["status"] = choose_status(result["flags"])
-    scores = {gid: c["score"] for gid, c in result["cells"].items()}
+# ---------------------------------------------------------------------------------------------
+# The steps
+
+
+@dataclasses.dataclass
+class Grading:
+    """One submission on its way through the steps."""
+
+    job: GradeJob
+    assignment: object
+    master: object
+    result: SubmissionResult
+    t0: float
+    flags: set = dataclasses.field(default_factory=set)
+    nb: object = None             # the restored notebook, to grade
+    placeholder: object = None    # set when the submission cannot be graded: the notebook feedback shows
+    base: Path | None = None      # this process's work directory for the run
+    sandbox: Sandbox | None = None
+
+
+def grade_submission(job: GradeJob | dict) -> dict:
+    """Grade one submission (see the module docstring); its result in JSON form. Never raises."""
+    t0 = time.monotonic()
+    try:
+        return _grade(job if isinstance(job, GradeJob) else GradeJob(**job))
+    except BaseException as exc:  # noqa: BLE001 - one submission must never stop the class
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return grader_error(job, exc, "the grader failed on this submission", seconds=elapsed(t0),
+                            traceback=traceback.format_exc()[-4000:])
+
+
+def _grade(job: GradeJob) -> dict:
+    g = prepare(job)
+    if g.placeholder is not None:
+        return feedback(job, g.result, g.placeholder, g.t0)
+    kernel = run_in_kernel(g)
+    verification = verify(g)
+    graded = combine(g, kernel, verification)
+    return feedback(job, g.result, graded, g.t0)
+
+
+def prepare(job: GradeJob) -> Grading:
+    """Step 1: read and repair the submitted notebook and restore it on the master's skeleton. A
+    submission without the notebook, or whose file is no notebook, gets its ``placeholder``."""
+    t0 = time.monotonic()
+    assignment = resolve_assignment(job.assignment_ref, job.master)
+    master = nbformat.reads(job.master, as_version=4)
+    released = nbformat.reads(job.released, as_version=4) if job.released else None
+    g = Grading(job, assignment, master, _base_result(job, assignment, master), t0)
+    if job.notebook_bytes is None:
+        others = job.other_notebooks
+        return _unusable(g, "no-notebook", f"no {job.notebook} in the submission"
+                         + (f" (found: {', '.join(others)})" if others else ""))
+    try:
+        submitted, notes = nbs.read_submission(job.notebook_bytes)
+    except nbs.NotebookProblem as exc:
+        return _unusable(g, "malformed", str(exc))
+    if notes:
+        g.flags.add("malformed")
+    g.result.notes += notes
+    if (submitted.metadata.get("kernelspec") or {}).get("name") != (master.metadata.get("kernelspec") or {}).get("name"):
+        g.result.notes.append("the notebook's kernel was reset to the course's Python 3 kernel")
+    restored = nbs.restore(submitted, master, released)
+    if restored.restored:
+        g.flags.add("missing-cells-restored")
+        g.result.notes += restored.notes
+    g.nb = restored.nb
+    return g
+
+
+def _base_result(job: GradeJob, assignment, master) -> SubmissionResult:
+    cells = {c["grade_id"]: CellResult(score=0.0 if c["kind"] == "test" else None, points=c["points"], kind=c["kind"])
+             for c in nbs.grade_cells(master)}
+    solution_cell = nbs.solution_cell_of(master)
+    exercises = {ex.name: ExerciseResult(name=ex.name, grade_id=ex.grade_id,
+                                         points=float(cells[ex.grade_id].points if ex.grade_id in cells else ex.points),
+                                         solution_cell=solution_cell.get(ex.grade_id))
+                 for ex in assignment.exercises}
+    return SubmissionResult(student_id=job.student_id, assignment=assignment.id, notebook=job.notebook, key=job.key,
+                            notes=list(job.notes), cells=cells, exercises=exercises, timestamp=job.timestamp,
+                            max_score=float(sum(c.points for c in cells.values() if c.kind == "test")))
+
+
+def _unusable(g: Grading, flag: str, message: str) -> Grading:
+    """A submission that cannot be graded (``no-notebook``, ``malformed``): 0 points, ``message`` everywhere."""
+    g.result.flags, g.result.notes = [flag], [message, *g.result.notes]
+    for ex in g.result.exercises.values():
+        ex.outcome, ex.problems = flag, [message]
+    g.placeholder = _placeholder(g.master, message)
+    return g
+
+
+def run_in_kernel(g: Grading) -> KernelRun:
+    """Step 2: the whole notebook in the kernel, in the sandbox: kept for feedback and formgrader."""
+    g.base, g.sandbox = _environment(g.job, g.assignment)
+    g.result.sandboxed = g.sandbox.sandboxed
+    if not g.sandbox.sandboxed:
+        g.flags.add("unsandboxed")
+        g.result.notes.append(f"graded WITHOUT a sandbox ({getattr(g.sandbox, 'why_unsandboxed', '')})")
+    t_kernel = time.monotonic()
+    kernel = run_kernel(g.job, g.sandbox, g.base, g.nb)
+    g.result.timings = {"kernel_s": elapsed(t_kernel)}
+    g.flags |= kernel.flags
+    g.result.notes += kernel.notes
+    g.result.kernel = {k: kernel.report.get(k)
+                       for k in ("timeout_cell", "died_cell", "last_cell", "finished", "seconds", "error")}
+    return kernel
+
+
+def verify(g: Grading) -> verifier.Verification:
+    """Step 3: the graded functions judged out of the kernel, on the solution cells and what they
+    need of the learner's other cells (:func:`~.notebooks.verifier_plan`): the score."""
+    opts = g.job.options
+    vscratch = g.base / "scratch" / f"v-{uuid.uuid4().hex}"
+    vscratch.mkdir(parents=True)
+    try:
+        ver = verifier.verify(g.assignment, nbs.verifier_sources(g.nb, g.master), g.sandbox, vscratch,
+                              Limits.from_options(opts, opts["verify_timeout"]), int(g.job.seed),
+                              judge_timeout=float(opts["judge_timeout"]))
+    finally:
+        shutil.rmtree(vscratch, ignore_errors=True)
+    g.result.timings["verify_s"] = round(ver.seconds, 3)
+    g.result.verifier = {"flags": sorted(ver.flags), "attempts": ver.attempts, "seconds": round(ver.seconds, 3),
+                         "cell_errors": ver.cell_errors}
+    g.flags |= {f for f in ver.flags if f in ("timeout", "memory", "process-limit", "disk-limit")}
+    if "crashed" in ver.flags:
+        g.flags.add("kernel-died")
+    for err in ver.cell_errors:
+        g.result.notes.append(f"verifier: solution cell {err['cell'] + 1}: {err['error']}"[:300])
+    return ver
+
+
+def combine(g: Grading, kernel: KernelRun, ver: verifier.Verification):
+    """Step 4: the verified score stands; the kernel's is kept beside it, and a kernel that gave more
+    is ``tamper-suspected``. Returns the executed notebook with the verifier's verdict under each
+    exercise's test cell."""
+    kernel_scores = nbs.kernel_cell_scores(kernel.graded, kernel.executed)
+    by_grade_id = {v.grade_id: v for v in ver.exercises.values()}
+    tampered = _score_cells(g, kernel_scores, by_grade_id)
+    _score_exercises(g.result, kernel_scores, ver)
+    if tampered:
+        g.flags.add("tamper-suspected")
+        g.result.notes.insert(0, "the in-kernel tests gave more points than the verifier for "
+                              + ", ".join(tampered) + "; the verifier's score stands")
+    g.result.score = float(sum(c.score or 0.0 for c in g.result.cells.values() if c.kind == "test"))
+    g.result.unchanged_solutions = nbs.unchanged_solutions(g.nb, g.master)
+    _show_verdicts(kernel.graded, g.result, by_grade_id)
+    g.result.flags = sorted(g.flags)
+    return kernel.graded
+
+
+def _score_cells(g: Grading, kernel_scores: dict, by_grade_id: dict) -> list[str]:
+    """Score each grade cell (the verifier's verdict, else the kernel's); the exercises the kernel gave
+    more than the verifier for, with no other explanation."""
+    tampered = []
+    for gid, cell in g.result.cells.items():
+        k = kernel_scores.get(gid)
+        cell.kernel_score = k["score"] if k else None
+        if gid in by_grade_id:
+            v = by_grade_id[gid]
+            cell.score = cell.points if v.passed else 0.0
+            if k is not None and k["score"] > cell.score and not _verifier_limit(g, v):
+                tampered.append(v.name)
+        elif cell.kind == "test":
+            cell.score = k["score"] if k else 0.0
+    return tampered
+
+
+def _verifier_limit(g: Grading, v) -> bool:
+    """A NameError about a name the notebook sets only in statements the verifier skips (LR = tune())
+    is the verifier's limit, not tampering (the cell still goes to review): noted, and True."""
+    skipped = nbs.names_not_run(v.problems, g.nb, g.master)
+    if skipped:
+        g.result.notes.append(f"{v.name} passed the tests in the notebook, but uses {', '.join(skipped)}, "
+                              "set only by statements the verifier does not run; the verifier's score stands")
+    return bool(skipped)
+
+
+def _score_exercises(result: SubmissionResult, kernel_scores: dict, ver: verifier.Verification) -> None:
+    for v in ver.exercises.values():
+        ex = result.exercises[v.name]
+        ex.score = result.cells[v.grade_id].score if v.grade_id in result.cells else v.score
+        ex.passed, ex.outcome, ex.problems = v.passed, v.outcome, list(v.problems)
+        k = kernel_scores.get(v.grade_id)
+        ex.kernel_passed = None if k is None else k["score"] >= k["points"] > 0
+
+
+def _show_verdicts(graded, result: SubmissionResult, by_grade_id: dict) -> None:
+    """The verifier's verdict under each exercise's test cell (stdout: never changes a cell's grade)."""
+    for cell in graded.cells:
+        gid = nbs.grade_id_of(cell)
+        if gid in by_grade_id and cell.cell_type == "code":
+            ex = result.exercises[by_grade_id[gid].name]
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=_verifier_output(ex)))
+
+
+def feedback(job: GradeJob, result: SubmissionResult, graded_nb, t0: float) -> dict:
+    """Step 5: the status, the autograded notebook and the feedback HTML; the result in JSON form
+    (``seconds`` counted from ``t0``)."""
+    result.status = choose_status(result.flags)
+    scores = {gid: c.score for gid, c in result.cells.items()}
+    if result.timings is None:
+        result.timings = {}
     # Nothing the submission wrote (markdown, raw cells, attachments, metadata, the kernel's outputs)
     # may run in a browser: formgrader renders autograded/ inside the instructor's Jupyter session.
     # The grader's own additions (the verifier's stream outputs) are plain text and stay.
     t_clean = time.monotonic()
     graded_nb = sanitize_notebook(graded_nb)
-    result.setdefault("timings", {})["sanitize_s"] = round(time.monotonic() - t_clean, 3)
-    result["autograded"] = nbformat.writes(graded_nb)
+    result.timings["sanitize_s"] = elapsed(t_clean)
+    result.autograded = nbformat.writes(graded_nb)
     t_fb = time.monotonic()
     try:
-        fb = nbs.feedback_notebook(graded_nb, _summary_markdown(result), scores,
-                                   *job.get("hidden_delimiters", ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")))
+        fb = nbs.feedback_notebook(graded_nb, _summary_markdown(result), scores, *job.hidden_delimiters)
         # The learner's own markdown cells are rendered here, in the grader, and nbconvert's markdown
         # parser is quadratic on some inputs (a 1 MB cell of "[[[...]]]" takes hours): bound it.
-        with _deadline(float(job["options"].get("feedback_timeout", DEFAULT_OPTIONS["feedback_timeout"]))):
-            result["feedback_html"] = nbs.render_feedback_html(
-                fb, notebook_name=Path(job["notebook"]).stem, score=result["score"], max_score=result["max_score"])
+        with _deadline(float(job.options["feedback_timeout"])):
+            result.feedback_html = nbs.render_feedback_html(
+                fb, notebook_name=Path(job.notebook).stem, score=result.score, max_score=result.max_score)
     except Exception as exc:  # noqa: BLE001 - feedback must not lose the grade
         import html  # the summary (score, per-exercise results, notes) still reaches the learner
 
-        result["feedback_html"] = (f"<html><body><p>Feedback could not be rendered: {type(exc).__name__}</p>"
-                                   f"<pre>{html.escape(_summary_markdown(result))}</pre></body></html>")
-        result["notes"].append(f"feedback could not be rendered: {type(exc).__name__}: {exc}"[:300])
-    result.setdefault("timings", {})["feedback_s"] = round(time.monotonic() - t_fb, 3)
-    result["seconds"] = round(time.monotonic() - result.pop("_t0"), 3)
-    return result
-
-
-def _unchanged_solutions(nb, master) -> list[str]:
-    """grade_ids of solution cells the student left exactly as released (nbgrader's "No response.")."""
-    from nbgrader.utils import compute_checksum
-
-    checksums = {nbs._gid(c): nbs._nbg(c).get("checksum") for c in master.cells if nbs._is(c, "solution") and nbs._gid(c)}
-    same = []
-    for cell in nb.cells:
-        gid = nbs._gid(cell)
-        if gid in checksums and checksums[gid]:
-            try:
-                if compute_checksum(cell) == checksums[gid]:
-                    same.append(gid)
-            except Exception:  # noqa: BLE001
-                pass
-    return same
-
-
-def _solution_cell_of(master) -> dict[str, str]:
-    """grade_id of a test cell -> grade_id of the nearest solution cell before it."""
-    out, last = {}, None
-    for cell in master.cells:
-        if nbs._is(cell, "solution") and nbs._gid(cell):
-            last = nbs._gid(cell)
-        elif nbs._is(cell, "grade") and nbs._gid(cell):
-            out[nbs._gid(cell)] = last
-    return out
-
-
-def _base_result(job, assignment, master) -> dict:
-    cells = {g["grade_id"]: {"score": 0.0 if g["kind"] == "test" else None, "points": g["points"], "kind": g["kind"],
-                             "kernel_score": None}
-             for g in nbs.grade_cells(master)}
-    exercises = {ex.name: {"name": ex.name, "grade_id": ex.grade_id, "points": float(cells.get(ex.grade_id, {}).get("points", ex.points)),
-                           "score": 0.0, "passed": False, "outcome": "not-graded", "problems": [], "kernel_passed": None,
-                           "solution_cell": _solution_cell_of(master).get(ex.grade_id)}
-                 for ex in assignment.exercises}
-    return {"student_id": job["student_id"], "assignment": assignment.id, "notebook": job["notebook"],
-            "key": job["key"], "status": None, "flags": [], "notes": list(job.get("notes") or []), "score": 0.0,
-            "max_score": float(sum(c["points"] for c in cells.values() if c["kind"] == "test")),
-            "cells": cells, "exercises": exercises, "timestamp": job.get("timestamp"),
-            "sandboxed": None, "verifier": None, "kernel": None, "_t0": time.monotonic()}
-
-
-def grade_submission(job: dict) -> dict:
-    """Grade one submission (see the module docstring). Never raises."""
-    t0 = time.monotonic()
-    try:
-        return _grade(job)
-    except BaseException as exc:  # noqa: BLE001 - one submission must never stop the class
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        return {"student_id": job.get("student_id"), "assignment": job.get("assignment_id"), "notebook": job.get("notebook"),
-                "key": job.get("key"), "status": "grader-error", "flags": ["grader-error"],
-                "notes": [f"the grader failed on this submission: {type(exc).__name__}: {exc}"[:500]],
-                "traceback": traceback.format_exc()[-4000:], "score": 0.0, "max_score": None, "cells": {},
-                "exercises": {}, "timestamp": job.get("timestamp"), "autograded": None, "feedback_html": None,
-                "seconds": round(time.monotonic() - t0, 3)}
-
-
-def _grade(job: dict) -> dict:
-    job = {**job, "options": {**DEFAULT_OPTIONS, **job.get("options", {})}}
-    assignment = resolve_assignment(job["assignment_ref"], job["master"])
-    master = nbformat.reads(job["master"], as_version=4)
-    released = nbformat.reads(job["released"], as_version=4) if job.get("released") else None
-    result = _base_result(job, assignment, master)
-    flags: set = set()
-
-    if job.get("notebook_bytes") is None:
-        others = job.get("other_notebooks") or []
-        msg = f"no {job['notebook']} in the submission" + (f" (found: {', '.join(others)})" if others else "")
-        result["flags"], result["notes"] = ["no-notebook"], [msg, *result["notes"]]
-        for ex in result["exercises"].values():
-            ex["outcome"], ex["problems"] = "no-notebook", [msg]
-        return _finish(job, result, _placeholder(master, msg), assignment)
-    try:
-        submitted, notes = nbs.read_submission(job["notebook_bytes"])
-    except nbs.NotebookProblem as exc:
-        result["flags"], result["notes"] = ["malformed"], [str(exc), *result["notes"]]
-        for ex in result["exercises"].values():
-            ex["outcome"], ex["problems"] = "malformed", [str(exc)]
-        return _finish(job, result, _placeholder(master, str(exc)), assignment)
-    if notes:
-        flags.add("malformed")
-    result["notes"] += notes
-    if (submitted.metadata.get("kernelspec") or {}).get("name") != (master.metadata.get("kernelspec") or {}).get("name"):
-        result["notes"].append("the notebook's kernel was reset to the course's Python 3 kernel")
-    restored = nbs.restore(submitted, master, released)
-    if restored.restored:
-        flags.add("missing-cells-restored")
-        result["notes"] += restored.notes
-
-    base, sandbox = _environment(job, assignment)
-    result["sandboxed"] = sandbox.sandboxed
-    if not sandbox.sandboxed:
-        flags.add("unsandboxed")
-        result["notes"].append(f"graded WITHOUT a sandbox ({getattr(sandbox, 'why_unsandboxed', '')})")
-
-    # 1. The whole notebook in the kernel (in the sandbox): kept for feedback and formgrader.
-    t_kernel = time.monotonic()
-    graded, report, executed, knotes, kflags = _run_kernel(job, sandbox, base, restored.nb)
-    result["timings"] = {"kernel_s": round(time.monotonic() - t_kernel, 3)}
-    flags |= kflags
-    result["notes"] += knotes
-    result["kernel"] = {k: report.get(k) for k in ("timeout_cell", "died_cell", "last_cell", "finished", "seconds", "error")}
-    kernel_scores = nbs.kernel_cell_scores(graded, executed)
-
-    # 2. Only the solution cells (and the learner's own definition cells), judged out of the kernel.
-    opts = job["options"]
-    vscratch = base / "scratch" / f"v-{uuid.uuid4().hex}"
-    vscratch.mkdir(parents=True)
-    try:
-        ver = verifier.verify(assignment, nbs.verifier_sources(restored.nb, master), sandbox, vscratch,
-                              _limits(opts, opts["verify_timeout"]), int(job["seed"]),
-                              judge_timeout=float(opts["judge_timeout"]))
-    finally:
-        shutil.rmtree(vscratch, ignore_errors=True)
-    result["timings"]["verify_s"] = round(ver.seconds, 3)
-    result["verifier"] = {"flags": sorted(ver.flags), "attempts": ver.attempts, "seconds": round(ver.seconds, 3),
-                          "cell_errors": ver.cell_errors}
-    flags |= {f for f in ver.flags if f in ("timeout", "memory", "process-limit", "disk-limit")}
-    if "crashed" in ver.flags:
-        flags.add("kernel-died")
-    for err in ver.cell_errors:
-        result["notes"].append(f"verifier: solution cell {err['cell'] + 1}: {err['error']}"[:300])
-
-    # 3. Combine: the verified score stands.
-    by_grade_id = {v.grade_id: v for v in ver.exercises.values()}
-    tampered = []
-    for gid, cell in result["cells"].items():
-        k = kernel_scores.get(gid)
-        cell["kernel_score"] = k["score"] if k else None
-        if gid in by_grade_id:
-            v = by_grade_id[gid]
-            cell["score"] = cell["points"] if v.passed else 0.0
-            if k is not None and k["score"] > cell["score"]:
-                # A NameError about a name the notebook sets only in statements the verifier skips
-                # (LR = tune()) is the verifier's limit, not tampering (the cell still goes to review).
-                skipped = nbs.names_not_run(v.problems, restored.nb, master)
-                if skipped:
-                    result["notes"].append(f"{v.name} passed the tests in the notebook, but uses {', '.join(skipped)}, "
-                                           "set only by statements the verifier does not run; the verifier's score "
-                                           "stands")
-                else:
-                    tampered.append(v.name)
-        elif cell["kind"] == "test":
-            cell["score"] = k["score"] if k else 0.0
-    for v in ver.exercises.values():
-        ex = result["exercises"][v.name]
-        ex.update({"score": result["cells"].get(v.grade_id, {}).get("score", v.score) if v.grade_id in result["cells"] else v.score,
-                   "passed": v.passed, "outcome": v.outcome, "problems": list(v.problems)})
-        k = kernel_scores.get(v.grade_id)
-        ex["kernel_passed"] = None if k is None else k["score"] >= k["points"] > 0
-    if tampered:
-        flags.add("tamper-suspected")
-        result["notes"].insert(0, "the in-kernel tests gave more points than the verifier for "
-                               + ", ".join(tampered) + "; the verifier's score stands")
-    result["score"] = float(sum(c["score"] or 0.0 for c in result["cells"].values() if c["kind"] == "test"))
-    result["unchanged_solutions"] = _unchanged_solutions(restored.nb, master)
-
-    # Show the verifier's verdict under each exercise's test cell (stdout: never changes a cell's grade).
-    for cell in graded.cells:
-        gid = nbs._gid(cell)
-        if gid in by_grade_id and cell.cell_type == "code":
-            ex = result["exercises"][by_grade_id[gid].name]
-            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=_verifier_output(ex)))
-    result["flags"] = sorted(flags)
-    return _finish(job, result, graded, assignment)
+        result.feedback_html = (f"<html><body><p>Feedback could not be rendered: {type(exc).__name__}</p>"
+                                f"<pre>{html.escape(_summary_markdown(result))}</pre></body></html>")
+        result.notes.append(f"feedback could not be rendered: {type(exc).__name__}: {exc}"[:300])
+    result.timings["feedback_s"] = elapsed(t_fb)
+    result.seconds = elapsed(t0)
+    return result.to_dict()

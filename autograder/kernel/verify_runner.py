@@ -7,7 +7,9 @@ problems) that drivers hand to learner functions: it is read only by the oracle 
 runner forks first (``autograder/kernel/oracle.py``), and the cases name them by handle.
 
 ``IN.npz`` (``autograder.plain.pack``) holds ``preamble`` (``import numpy as np, math``), the
-learner's definition ``cells`` (solution cells and definition-only cells, source text, in notebook order), ``skip_cells`` (indices the grader saw hang
+learner's definition ``cells`` (source text, in notebook order: the solution cells whole, and the
+imports, definitions and cheap assignments they use from the learner's other cells, as
+``autograder.grading.notebooks.verifier_plan`` picks them), ``skip_cells`` (indices the grader saw hang
 or crash the process on an earlier attempt), and ``exercises``: ``[{name, driver, cases}]``,
 with the inputs of the cases the grader generated from its secret seed (``drivers.INPUTS``: only
 the keys the driver reads). No reference, expected value, seed or oracle spec is ever in here.
