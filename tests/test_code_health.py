@@ -84,12 +84,6 @@ def test_radon_measures_complexity_as_expected():
     assert block.complexity == 5
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="being reduced now by other engineers (issue 7); at 07:36 UTC on 2026-12-05 the one left was "
-    "autograder/properties/local_optima.py find_minima_properties (22); at 07:20 also "
-    "nnopt_helpers/checks.py _compare (61), autograder/grading/worker.py _grade (39) and 15 others",
-)
 def test_no_function_is_too_complex():
     too_complex = _complex_functions(MAX_COMPLEXITY)
     assert not too_complex, (
