@@ -230,11 +230,31 @@ def _within(expected, actual, rtol, atol, nan_equal) -> bool:
     return bool(np.all(close | (np.abs(a - e) / np.maximum(1e-8, np.abs(a) + np.abs(e)) <= rtol)))
 
 
+def shape_hint(actual: tuple, expected: tuple) -> str:
+    """A sentence naming the axis by which ``actual`` differs from ``expected`` ('' if none is clear)."""
+    actual, expected = tuple(actual), tuple(expected)
+    if len(actual) == len(expected) + 1:
+        for k in range(len(actual)):
+            if actual[:k] + actual[k + 1:] == expected:
+                return (f" It has one axis too many, axis {k} (length {actual[k]}): is a sum or mean over "
+                        f"axis {k} missing?")
+    if len(actual) + 1 == len(expected):
+        for k in range(len(expected)):
+            if expected[:k] + expected[k + 1:] == actual:
+                return (f" Axis {k} (length {expected[k]}) is missing: was it summed or averaged away "
+                        "(the wrong axis, or keepdims)?")
+    if len(actual) == len(expected) and sorted(actual) == sorted(expected):
+        return " The axes are in another order: a transpose?"
+    if int(np.prod(actual)) == int(np.prod(expected)):
+        return " It has the right number of entries: check a reshape, a transpose or a keepdims."
+    return ""
+
+
 def _array_problems(expected, actual, rtol, atol, where, strict, nan_equal) -> list[str]:
     if type(actual) is not np.ndarray:
         return [f"{where} should be a NumPy array of shape {expected.shape}, got {type(actual).__name__}"]
     if actual.shape != expected.shape:
-        return [f"{where} has shape {actual.shape}, expected {expected.shape}"]
+        return [f"{where} has shape {actual.shape}, expected {expected.shape}.{shape_hint(actual.shape, expected.shape)}"]
     if (actual.dtype != expected.dtype) if strict else (expected.dtype.kind == "f" and actual.dtype != np.float64):
         return [f"{where} has dtype {actual.dtype}, expected {'float64' if not strict else expected.dtype}"]
     if not nan_equal and np.all(np.isfinite(expected)) and not np.all(np.isfinite(actual)):

@@ -80,7 +80,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from autograder.plain import rel_error  # the comparer the hidden tests use (answer-free, also in the sandbox)
+from autograder.plain import rel_error, shape_hint  # the comparer the hidden tests use (answer-free, also in the sandbox)
 
 __all__ = [
     "CheckFailed",
@@ -336,10 +336,8 @@ def _numeric(key: str, actual, expected, exp: np.ndarray, step_axis: bool):
                                     "Return a plain number: float(x) turns a one-element array into one "
                                     "(or use math.cos, math.sqrt, ... on numbers).")
     if act.shape != exp.shape:
-        hint = ""
-        if act.size == exp.size:
-            hint = " It has the right number of entries: check a reshape, a transpose or a keepdims."
-        elif exp.ndim and act.shape == exp.shape[1:] and step_axis:
+        hint = shape_hint(act.shape, exp.shape)
+        if exp.ndim and act.shape == exp.shape[1:] and step_axis:
             hint = " (one entry per step was expected)"
         return None, _Mismatch(key, f"{key} has {_shape_text(act.shape)}, expected {_shape_text(exp.shape)}.{hint}")
     return act, _dtype_problem(key, actual, act, exp)

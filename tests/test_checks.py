@@ -380,3 +380,17 @@ def test_an_array_where_a_number_is_expected_is_refused():
     for value in (np.array(0.5), np.array([0.5])):
         with pytest.raises(CheckFailed, match="should be a number, got a NumPy array"):
             checks.check_outputs("rate", {"rate": value}, entry, quiet=True)
+
+
+def test_a_shape_mismatch_names_the_axis():
+    """An unsummed dgamma with N = D = 4 is told which axis is one too many, not just two shapes."""
+    from autograder.plain import compare_plain, shape_hint
+
+    assert "axis 0 (length 4): is a sum or mean over axis 0 missing" in shape_hint((4, 4), (4,))
+    assert "axis 1 (length 3)" in shape_hint((5, 3), (5,))
+    assert "Axis 1 (length 3) is missing" in shape_hint((5,), (5, 3))
+    assert "transpose" in shape_hint((3, 5), (5, 3))
+    assert "right number of entries" in shape_hint((6, 1), (2, 3))
+    assert shape_hint((7,), (2, 3)) == ""
+    (problem,) = compare_plain(np.zeros(4), np.ones((4, 4)), where="dgamma")
+    assert problem.startswith("dgamma has shape (4, 4), expected (4,). It has one axis too many, axis 0")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.assignments.momentum import ASSIGNMENT, describe_update_case, optimal_params_cases, update_rule_cases
+from autograder.mutants.momentum import MUTANTS
 from autograder.references import momentum as ref
 from nnopt_helpers.checks import load_expected
 
@@ -167,3 +169,19 @@ def test_heavy_ball_with_optimal_params_converges_at_the_predicted_rate(pair):
     assert rate * 0.97 <= measured <= rate * 2 ** (1 / (num_steps - half)) * 1.01
     gd_rate = (lam_max - lam_min) / (lam_max + lam_min)
     assert measured < gd_rate
+
+
+@pytest.mark.parametrize("exercise, mutant, words", [
+    ("sgd_momentum", "pytorch_buffer", "PyTorch's convention"),
+    ("sgd_momentum", "averaged_form", "averaged form"),
+    ("nesterov_momentum", "pytorch_form", "PyTorch's Nesterov"),
+])
+def test_a_legitimate_other_convention_is_named_as_one(exercise, mutant, words):
+    """A learner who writes another library's (correct) form is told which and how ours differs,
+    by the first visible check, not shown an array dump."""
+    from nnopt_helpers.checks import CheckFailed, run_check
+
+    with pytest.raises(CheckFailed) as failed:
+        run_check("03_momentum", exercise, MUTANTS[exercise][mutant][0], quiet=True)
+    message = str(failed.value)
+    assert words in message and "legitimate" in message and "docs/conventions.md" in message

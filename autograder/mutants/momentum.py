@@ -309,6 +309,35 @@ def optimal_wrong_order(lambda_min, lambda_max):
     return ((b - a) / (b + a)) ** 2, (2 / (a + b)) ** 2, (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
 
 
+# Legitimate conventions of other libraries and courses: right in their own terms, not this course's.
+
+
+def sgd_pytorch_buffer(w, dw, config=None):
+    # torch.optim.SGD: buf = momentum·buf + dw; w -= lr·buf. Same iterates for a constant lr,
+    # but the state stored is PyTorch's buffer (= −v/lr), not this course's velocity.
+    config = _defaults(w, config)
+    buf = config["momentum"] * config["velocity"] + dw
+    config["velocity"] = buf
+    return w - config["learning_rate"] * buf, config
+
+
+def sgd_averaged_form(w, dw, config=None):
+    # deeplearning.ai's exponential average: m = β·m + (1 − β)·dw; w -= α·m.
+    config = _defaults(w, config)
+    m = config["momentum"] * config["velocity"] + (1 - config["momentum"]) * dw
+    config["velocity"] = m
+    return w - config["learning_rate"] * m, config
+
+
+def nesterov_pytorch_form(w, dw, config=None):
+    # torch.optim.SGD(nesterov=True): buf = momentum·buf + dw; w -= lr·(dw + momentum·buf).
+    # Same iterates for a constant lr; the state stored is PyTorch's buffer, not the velocity.
+    config = _defaults(w, config)
+    buf = config["momentum"] * config["velocity"] + dw
+    config["velocity"] = buf
+    return w - config["learning_rate"] * (dw + config["momentum"] * buf), config
+
+
 MUTANTS = {
     "sgd_momentum": {
         "velocity_sign_flipped": (
@@ -359,6 +388,18 @@ MUTANTS = {
         "returns_list": (
             sgd_returns_list,
             "next_w is a Python list; return a NumPy array"),
+        "pytorch_buffer": (
+            sgd_pytorch_buffer,
+            "this is PyTorch's convention (torch.optim.SGD: buf = momentum·buf + dw, w −= learning_rate·buf), "
+            "a legitimate one: your iterates are right for a constant learning rate, but config['velocity'] "
+            "holds PyTorch's buffer. This course stores the velocity v = momentum·v − learning_rate·dw "
+            "(= −learning_rate·buf) and adds it: next_w = w + v (docs/conventions.md)"),
+        "averaged_form": (
+            sgd_averaged_form,
+            "this is the averaged form of deeplearning.ai and others (m = β·m + (1 − β)·dw, "
+            "w −= α·m): a legitimate convention, the same algorithm with this course's learning_rate = "
+            "α(1 − β). Here the learning rate multiplies the raw gradient: v = momentum·v − "
+            "learning_rate·dw, next_w = w + v (docs/conventions.md)"),
     },
     "nesterov_momentum": {
         "plain_momentum": (
@@ -405,6 +446,13 @@ MUTANTS = {
         "returns_float32": (
             nesterov_returns_float32,
             "next_w is float32; keep float64 (do not cast)"),
+        "pytorch_form": (
+            nesterov_pytorch_form,
+            "this is PyTorch's Nesterov (torch.optim.SGD(nesterov=True): buf = momentum·buf + dw, "
+            "w −= learning_rate·(dw + momentum·buf)), a legitimate form: your iterates are right for a "
+            "constant learning rate, but config['velocity'] holds PyTorch's buffer. This course stores "
+            "v = momentum·v − learning_rate·dw and steps next_w = w − momentum·v_prev + (1 + momentum)·v "
+            "(docs/conventions.md)"),
     },
     "momentum_optimal_params": {
         "eigenvalues_swapped": (
