@@ -334,6 +334,19 @@ def test_nbgrader_round_trip_then_nnopt_grade_then_export(tmp_path, tmp_path_fac
     assert (rows["alice"]["status"], float(rows["alice"]["score"])) == ("graded", 10.0)
     assert (rows["bob"]["status"], float(rows["bob"]["score"])) == ("graded", 2.0)
 
+    # nbgrader's exchange takes nnopt-grade's feedback as its own: release, then each student fetches it
+    for student in ("alice", "bob"):
+        secret = (course / "submitted" / student / ASSIGNMENT_ID / "submission_secret.txt").read_text()
+        assert (course / "feedback" / student / ASSIGNMENT_ID / "submission_secret.txt").read_text() == secret
+    nbgrader("release_feedback", ASSIGNMENT_ID, cwd=course, env=env)
+    for student, score in (("alice", "10"), ("bob", "2")):
+        home = tmp_path / student
+        nbgrader("fetch_feedback", ASSIGNMENT_ID, cwd=home, env={**env, "NNOPT_COURSE_ROOT": str(home)})
+        fetched = sorted((home / ASSIGNMENT_ID / "feedback").rglob("03_momentum.html"))
+        assert fetched, f"{student} fetched no feedback"
+        texts = [f.read_text() for f in fetched]
+        assert any(f"{score} / 10" in t.replace(".0 /", " /") for t in texts) and not any("HIDDEN TESTS" in t for t in texts)
+
     # formgrader's view (nbgrader's API): both submissions autograded, with the verified scores
     from nbgrader.apps import NbGraderAPI
 

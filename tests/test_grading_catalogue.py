@@ -349,16 +349,24 @@ def test_unpack_refuses_zip_bombs_and_broken_archives():
 
 def test_discovery_reads_only_regular_files_and_checks_timestamps(tmp_path):
     sub = tmp_path / "submitted"
-    good = write_submission(sub, "alice", {NOTEBOOK: b"{}", "timestamp.txt": b"2026-01-05 10:00:00.000000 UTC"})
-    write_submission(sub, "bob", {"timestamp.txt": b"\xff not a date"})
+    good = write_submission(sub, "alice", {NOTEBOOK: b"{}", "timestamp.txt": b"2026-01-05 10:00:00.000000 UTC",
+                                           "submission_secret.txt": b"ab12" * 32})
+    write_submission(sub, "bob", {"timestamp.txt": b"\xff not a date",
+                                  "submission_secret.txt": b"<script>alert(1)</script>"})
     os.symlink(good / NOTEBOOK, sub / "bob" / ASSIGNMENT_ID / NOTEBOOK)
     write_submission(sub, "carol", {})
     os.mkfifo(sub / "carol" / ASSIGNMENT_ID / NOTEBOOK)
     os.mkfifo(sub / "carol" / ASSIGNMENT_ID / "timestamp.txt")
+    os.symlink("/etc/passwd", sub / "carol" / ASSIGNMENT_ID / "submission_secret.txt")
     subs = {s["student_id"]: s for s in _discover(sub, ASSIGNMENT_ID, NOTEBOOK)}  # must not block on the FIFOs
     assert subs["alice"]["notebook_bytes"] == b"{}" and subs["alice"]["timestamp"].startswith("2026-01-05")
     assert subs["bob"]["notebook_bytes"] is None and subs["bob"]["timestamp"] is None
     assert "not a timestamp" in subs["bob"]["notes"][0]
+    # nbgrader's exchange secret (needed by release_feedback): kept only as a small regular file of hex digits
+    assert subs["alice"]["secret"] == "ab12" * 32
+    assert subs["bob"]["secret"] is None and any("not nbgrader's hex secret" in n for n in subs["bob"]["notes"])
+    assert subs["carol"]["secret"] is None and any("submission_secret.txt is not a regular file" in n
+                                                   for n in subs["carol"]["notes"])
     assert any("not a regular file" in o for o in subs["bob"]["other_notebooks"])
     assert subs["carol"]["notebook_bytes"] is None and subs["carol"]["timestamp"] is None
     assert stat.S_ISFIFO(os.lstat(sub / "carol" / ASSIGNMENT_ID / NOTEBOOK).st_mode)

@@ -203,11 +203,33 @@ def _discover_one(student_dir: Path, assignment_id: str, notebook: str) -> dict 
             timestamp = None
     elif ts_path.is_symlink() or (ts_path.exists() and not ts_path.is_file()):
         notes.append("the submission's timestamp.txt is not a regular file; ignored")
+    secret = _submission_secret(adir, notes)
     data = _read_submitted(nb_path, nbs.MAX_NOTEBOOK_BYTES + 1)
     if data is None and (nb_path.is_symlink() or nb_path.exists()):
         others = sorted(others + [f"{notebook} (not a regular file: not read)"])
     return {"student_id": student_dir.name, "notebook_bytes": data, "other_notebooks": others,
-            "timestamp": timestamp or None, "notes": notes}
+            "timestamp": timestamp or None, "secret": secret, "notes": notes}
+
+
+def _submission_secret(adir: Path, notes: list) -> str | None:
+    """The ``submission_secret.txt`` nbgrader's exchange wrote at submit time (hex), or None.
+
+    ``nbgrader release_feedback`` needs it beside the feedback (it names the feedback file the
+    student's ``fetch_feedback`` looks for). It comes from the student's folder: only a regular,
+    small file of hex digits is kept.
+    """
+    path = adir / "submission_secret.txt"
+    raw = _read_submitted(path, 1024)
+    if raw is None:
+        if path.is_symlink() or path.exists():
+            notes.append("the submission's submission_secret.txt is not a regular file; ignored")
+        return None
+    secret = raw.decode("ascii", errors="replace").strip()
+    if not re.fullmatch(r"[0-9a-fA-F]{16,512}", secret):
+        notes.append("the submission's submission_secret.txt is not nbgrader's hex secret; ignored "
+                     "(nbgrader release_feedback will skip this student)")
+        return None
+    return secret
 
 
 def _read_submitted(path: Path, cap: int) -> bytes | None:
@@ -611,19 +633,23 @@ def _write_files_of(course: Course, opts: GradeOptions, r: dict, assignment_id: 
     targets = [Path(opts.out_dir) / "feedback" / _safe_name(sid) / assignment_id]
     adir = course.path(course.coursedir.autograded_directory, sid, assignment_id)
     fdir = course.path(course.coursedir.feedback_directory, sid, assignment_id)
-    ts = submissions.get(sid, {}).get("timestamp")
+    # nbgrader's own files beside the notebook: the timestamp (late penalties) and the secret
+    # (release_feedback / fetch_feedback), as nbgrader's autograde and generate_feedback keep them
+    extras = {name: value for name, value in (("timestamp.txt", submissions.get(sid, {}).get("timestamp")),
+                                              ("submission_secret.txt", submissions.get(sid, {}).get("secret")))
+              if value}
     if r.get("autograded") and course_files:
         adir.mkdir(parents=True, exist_ok=True)
         (adir / notebook).write_text(r["autograded"], encoding="utf-8")
-        if ts:
-            (adir / "timestamp.txt").write_text(ts)
+        for name, value in extras.items():
+            (adir / name).write_text(value)
         targets.append(fdir)
     if r.get("feedback_html"):
         for d in targets:
             d.mkdir(parents=True, exist_ok=True)
             (d / f"{stem}.html").write_text(r["feedback_html"], encoding="utf-8")
-            if ts and d == fdir:
-                (d / "timestamp.txt").write_text(ts)
+            for name, value in extras.items() if d == fdir else ():
+                (d / name).write_text(value)
 
 
 #: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"), and the quote that neutralizes it.
@@ -769,7 +795,8 @@ def _reuse_or_plan(opts: GradeOptions, out_dir: Path, subs: list[dict], template
             cached["_reused"] = True
             results.append(cached)
             continue
-        jobs.append(dataclasses.replace(template, **sub, key=key))
+        # the exchange's secret stays with the coordinator, which writes it beside the feedback
+        jobs.append(dataclasses.replace(template, **{k: v for k, v in sub.items() if k != "secret"}, key=key))
     return results, jobs
 
 
