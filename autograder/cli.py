@@ -96,13 +96,23 @@ def main(argv: list[str] | None = None) -> int:
         memory_mb=args.memory, total_memory_mb=args.total_memory, nproc=args.nproc, progress=not args.no_progress,
         update_gradebook=not args.no_gradebook, force=args.force, students=args.students)
     try:
-        grade_class(opts)
+        result = grade_class(opts)
+    except KeyboardInterrupt:
+        print(f"\nnnopt-grade: interrupted. Submissions graded so far are kept in {_printable(args.out)}/results "
+              "and are not graded again by the next run (unless --force).", file=sys.stderr)
+        return 130
     except SandboxUnavailable as exc:
         print(f"nnopt-grade: {_printable(exc)}", file=sys.stderr)
         return 2
     except (FileNotFoundError, KeyError) as exc:
         print(f"nnopt-grade: {_printable(exc)}", file=sys.stderr)
         return 2
+    if not result.results:
+        print(f"nnopt-grade: no submissions found in {_printable(args.submissions)}: expected "
+              f"<student_id>/{_printable(args.assignment.rpartition(':')[2])}/*.ipynb there (nbgrader's collect "
+              "puts them in the course's submitted/ folder)"
+              + (", for the students given with --student" if args.students else ""), file=sys.stderr)
+        return 1
     return 0
 
 

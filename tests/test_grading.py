@@ -281,6 +281,28 @@ def test_without_bwrap_grading_refuses_unless_allowed(tmp_path, monkeypatch, cou
     assert row["status"] == "unsandboxed" and float(row["score"]) == 10
 
 
+def test_an_empty_submissions_folder_is_an_error_not_a_silent_success(tmp_path, capsys):
+    (tmp_path / "submitted" / "stray-file-only").mkdir(parents=True)
+    args = [ASSIGNMENT_ID, str(tmp_path / "submitted"), "--out", str(tmp_path / "out"), "--no-gradebook",
+            "--workers", "1", "--allow-unsandboxed", *FAST]
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert "no submissions found in" in err and f"<student_id>/{ASSIGNMENT_ID}/*.ipynb" in err
+
+
+def test_ctrl_c_says_what_is_kept_and_exits_130(tmp_path, monkeypatch, capsys):
+    from autograder.grading import coordinator
+
+    def interrupted(opts, log=print):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(coordinator, "grade_class", interrupted)
+    (tmp_path / "submitted").mkdir()
+    assert cli.main([ASSIGNMENT_ID, str(tmp_path / "submitted"), "--out", str(tmp_path / "out")]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "results" in err and "Traceback" not in err
+
+
 # The catalogue of hostile and broken submissions (every other module of grading_fixtures) is
 # graded, in one run, by tests/test_grading_catalogue.py.
 
