@@ -203,6 +203,9 @@ def test_class_statuses_and_scores(graded_class):
         assert float(rows[name]["max_score"]) == 10
     assert rows["no-notebook"]["status"] == "no-notebook" and "Untitled.ipynb" in rows["no-notebook"]["notes"]
     assert "tamper" in graded_class["stdout"] and "grades:" in graded_class["stdout"]
+    # why points were lost is in grades.csv, with the mistake named (its velocity has the wrong sign)
+    assert "sgd_momentum lost 4 points: it looks like the velocity adds +learning_rate·dw" in rows["tamper"]["notes"], rows["tamper"]
+    assert "lost" not in rows["correct"]["notes"]
 
 
 @pytest.mark.slow

@@ -143,6 +143,9 @@ def test_solution_full_stub_zero_wrong_exercise_and_tampering(aid, tmp_path, san
     assert rows["one-wrong"]["status"] == "graded", rows["one-wrong"]
     assert float(rows["one-wrong"][wrong.name]) == 0
     assert float(rows["one-wrong"]["score"]) == full - wrong.points
+    # grades.csv says why the points were lost, without opening the feedback
+    assert f"{wrong.name} lost {wrong.points:g} points" in rows["one-wrong"]["notes"], rows["one-wrong"]["notes"]
+    assert "deliberately wrong" in rows["one-wrong"]["notes"]
     # plain nbgrader would give the tamperer full marks; the verifier's score stands, and says why
     assert rows["tamper"]["status"] == "tamper-suspected", rows["tamper"]
     assert float(rows["tamper"][wrong.name]) == 0

@@ -549,10 +549,25 @@ def combine(g: Grading, kernel: KernelRun, ver: verifier.Verification):
         g.result.notes.insert(0, "the in-kernel tests gave more points than the verifier for "
                               + ", ".join(tampered) + "; the verifier's score stands")
     g.result.score = float(sum(c.score or 0.0 for c in g.result.cells.values() if c.kind == "test"))
+    g.result.notes += _lost_points(ver)
     g.result.unchanged_solutions = nbs.unchanged_solutions(g.nb, g.master)
     _show_verdicts(kernel.graded, g.result, by_grade_id)
     g.result.flags = sorted(g.flags)
     return kernel.graded
+
+
+def _lost_points(ver: verifier.Verification) -> list[str]:
+    """One note per exercise that lost its points, saying why in a few words (the named mistake when
+    the grader recognised one), so that grades.csv tells it without opening the feedback."""
+    notes = []
+    for v in ver.exercises.values():
+        if v.passed or not v.points:
+            continue
+        first = str(v.problems[0]) if v.problems else v.outcome
+        why = first.split(" Hint: ", 1)[1] if " Hint: " in first else first
+        why = " ".join(why.split())
+        notes.append(f"{v.name} lost {float(v.points):g} points: {why[:200] + ('…' if len(why) > 200 else '')}")
+    return notes
 
 
 def _score_cells(g: Grading, kernel_scores: dict, by_grade_id: dict) -> list[str]:
