@@ -106,6 +106,7 @@ SPECS: dict[str, Spec] = _Specs({
         },
         hidden_skips={("max_stable_learning_rate", "eigvals_complex"): _lapack_gives_real_eigenvalues},
         reference_agreement=(3, 1e-10),
+        docstring_words=("Args", "Returns", "shape", "not modified"),
     ),
     "02_local_optima": Spec(
         # the mistake's first failing hidden case is also failed, identically, by an earlier mutant
@@ -114,7 +115,7 @@ SPECS: dict[str, Spec] = _Specs({
             ("classify_critical_point", "trace_and_determinant"): {"determinant_only"},
         },
         unhinted=SELF_EXPLAINED + ("same seed",),
-        docstring_words=("Returns", "shape"),
+        docstring_words=("Args", "Returns", "shape"),
     ),
     "03_momentum": Spec(
         # outputs identical to another mistake's: the hint names the first of the group
@@ -125,13 +126,16 @@ SPECS: dict[str, Spec] = _Specs({
         },
         seeds=(None, 1, 2, 3),
         reference_agreement=(5, 1e-12),
+        docstring_words=("Args", "Returns", "learning_rate", "momentum"),
     ),
     "04_adaptive_lr": Spec(
         seeds=(None, 1, 2, 3),
         reference_agreement=(5, 1e-12),
+        docstring_words=("Args", "Returns"),
     ),
     "05_initialization": Spec(
         unhinted=(),  # judged by properties: the grader always names the mistake
+        docstring_words=("Args", "Returns", "shape", "fan_in", "fan_out"),
         call=_init_call,
         call_source={"xavier_uniform": ", call=init_checks.initializer_stats",
                      "xavier_normal": ", call=init_checks.initializer_stats",
@@ -141,7 +145,7 @@ SPECS: dict[str, Spec] = _Specs({
     ),
     "06_batch_norm": Spec(
         reference_agreement=(3, 1e-9),
-        docstring_words=("shape",),
+        docstring_words=("Args", "Returns", "shape", "not modified", "cache"),
         # the backward passes are checked through the batchnorm_forward next to them
         call=_bn_call,
         call_source={"batchnorm_backward": ", call=backward_through(batchnorm_forward)",

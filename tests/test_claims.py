@@ -5,6 +5,9 @@ Each test reruns a notebook experiment with the notebook's code path (the helper
 at the notebook's settings and in a robustness variant (another budget or other seeds), and
 asserts the direction the notebook's corrected text states; the numbers that text quotes are the
 ones asserted here. The long-budget variants are marked ``slow``.
+
+Cell numbers in the comments below are those of issue 8, i.e. of the notebooks before the hint,
+prediction and explorer cells were added on 2026-12-05; the tests never look a cell up by number.
 """
 
 from __future__ import annotations
