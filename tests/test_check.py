@@ -1,4 +1,4 @@
-"""``python3 run.py check NOTEBOOK``: one notebook graded as ``nnopt-grade`` grades a class, with the
+"""``python3 run.py check NOTEBOOK`` and ``reset NOTEBOOK``: one notebook graded as ``nnopt-grade`` grades a class, with the
 same score, a table a learner can read, and the notebook left as it was."""
 
 from __future__ import annotations
@@ -80,3 +80,21 @@ def test_run_py_check_prints_the_table_and_a_total(notebooks):
     missing = subprocess.run([sys.executable, str(ROOT / "run.py"), "check", "no/such/notebook.ipynb"],
                              capture_output=True, text=True, timeout=600)
     assert missing.returncode == 2 and "not a file" in missing.stderr
+
+
+def test_reset_keeps_a_backup_and_restores_the_released_notebook(tmp_path):
+    from autograder.reset import reset_notebook
+
+    released = ROOT / "notebooks" / ASSIGNMENT_ID / NOTEBOOK
+    mine = tmp_path / ASSIGNMENT_ID / NOTEBOOK
+    mine.parent.mkdir()
+    nb = nbformat.read(released, as_version=4)
+    nb.cells[0].source += "\n\nmy own notes"
+    nbformat.write(nb, mine)
+    edited = mine.read_bytes()
+    backup = reset_notebook(mine)
+    assert backup.parent == mine.parent and backup.name.startswith("03_momentum.backup-")
+    assert backup.read_bytes() == edited, "the learner's work is kept"
+    assert mine.read_text() == released.read_text(), "the notebook is back to its released state"
+    second = reset_notebook(mine)
+    assert second != backup and backup.exists() and second.exists()

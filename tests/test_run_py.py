@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_usage_lists_the_commands_and_exits_2():
     proc = subprocess.run([sys.executable, str(ROOT / "run.py")], capture_output=True, text=True)
     assert proc.returncode == 2
-    for command in ("lab", "test", "generate", "bench"):
+    for command in ("lab", "test", "generate", "bench", "check", "reset"):
         assert f"run.py {command}" in proc.stdout
 
 
