@@ -68,7 +68,11 @@ def report(result: dict) -> str:
             why = "passed"
         else:
             first = str(e["problems"][0]) if e.get("problems") else e.get("outcome", "")
-            why = " ".join((first.split(" Hint: ", 1)[1] if " Hint: " in first else first).split())
+            if " Hint: " in first:
+                first = first.split(" Hint: ", 1)[1]
+            elif first.startswith("on ") and ": " in first:  # "on <the case>: <what was wrong>"
+                first = first.split(": ", 1)[1]
+            why = " ".join(first.split())
         lines.append(f"{e['name'].ljust(width)}  {points.ljust(9)}  {why[:300]}")
     if result.get("status") not in (None, "graded"):
         lines.append(f"status: {result['status']}" + (f" ({'; '.join(result.get('notes', [])[:3])})"

@@ -564,7 +564,10 @@ def _lost_points(ver: verifier.Verification) -> list[str]:
         if v.passed or not v.points:
             continue
         first = str(v.problems[0]) if v.problems else v.outcome
-        why = first.split(" Hint: ", 1)[1] if " Hint: " in first else first
+        if " Hint: " in first:
+            why = first.split(" Hint: ", 1)[1]
+        else:  # "on <the case>: <what was wrong>": the case's description is in the feedback
+            why = first.split(": ", 1)[1] if first.startswith("on ") and ": " in first else first
         why = " ".join(why.split())
         notes.append(f"{v.name} lost {float(v.points):g} points: {why[:200] + ('…' if len(why) > 200 else '')}")
     return notes
