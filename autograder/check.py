@@ -1,8 +1,9 @@
 """A grade on demand for one notebook: ``python3 run.py check NOTEBOOK``.
 
-The notebook is graded exactly as ``nnopt-grade`` grades a class (same sandbox, restored cells,
-secret seed, verifier, judging), as the only submission of a private, temporary class; the
-course's gradebook and the notebook itself are never touched. It prints, per exercise, the points
+The notebook is graded exactly as ``nnopt-grade --grades-only`` grades a class (same sandbox,
+restored cells, secret seed, verifier, judging: the same score as a full run, without running the
+notebook's experiments), as the only submission of a private, temporary class; the course's
+gradebook and the notebook itself are never touched. It prints, per exercise, the points
 earned of possible and why points were lost (the named mistake when the grader recognises one),
 then ``total X / Y``.
 
@@ -51,7 +52,7 @@ def check_notebook(notebook: Path, assignment: str | None = None, *, allow_unsan
         shutil.copyfile(notebook, submitted / expected_name)  # a copy: the learner's file is only read
         opts = GradeOptions(assignment=aid, submissions_dir=Path(tmp) / "submitted", out_dir=Path(tmp) / "out",
                             workers=1, progress=False, update_gradebook=False, allow_unsandboxed=allow_unsandboxed,
-                            seed=seed)
+                            seed=seed, grades_only=True, report=False)
         result = grade_class(opts, log=lambda *a, **k: None)
     (only,) = result.results
     return only

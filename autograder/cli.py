@@ -1,13 +1,15 @@
 """``nnopt-grade``: grade a class in one command.
 
     nnopt-grade ASSIGNMENT_ID SUBMISSIONS_DIR --out OUT_DIR [--workers N] [--scheduler ADDRESS]
-                [--course-dir DIR] [--allow-unsandboxed] [--timeout SECONDS] ...
+                [--course-dir DIR] [--allow-unsandboxed] [--timeout SECONDS] [--grades-only] ...
+    nnopt-grade report OUT_DIR      (rebuild OUT_DIR/report.html from OUT_DIR/results/)
 
 SUBMISSIONS_DIR has nbgrader's layout, ``<student_id>/<assignment_id>/*.ipynb`` (``submitted/``
 after ``nbgrader collect``). Every submission runs in a bubblewrap sandbox; its score comes from
 the out-of-kernel verifier. Results go to the course's gradebook, ``autograded/`` and
 ``feedback/`` (so formgrader and ``nbgrader export`` see them), and to ``OUT_DIR/grades.csv``,
-``OUT_DIR/feedback/`` and ``OUT_DIR/results/`` (re-running skips what is already graded).
+``OUT_DIR/feedback/`` and ``OUT_DIR/results/`` (re-running skips what is already graded), and
+the class report ``OUT_DIR/report.html`` (with ``report.json``).
 
 Exit status: 0 when the batch completed, every submission with its row in grades.csv (whatever
 its status: ``grader-error`` and ``bad-student-id`` included), 2 when grading could not start (no
@@ -61,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"resident memory of one sandbox, all processes together (default {_d('total_memory_mb')})")
     p.add_argument("--nproc", type=int, default=_d("nproc"),
                    help=f"processes and threads per sandbox (default {_d('nproc')})")
+    p.add_argument("--grades-only", action="store_true",
+                   help="the verified scores only, in about a second per submission: the notebooks' experiments "
+                        "are not run and no feedback HTML is written (flag 'grades-only'); the same sandbox, "
+                        "restored cells, secret seed and verifier, so the same scores")
     p.add_argument("--student", action="append", dest="students", metavar="ID", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade even submissions already graded with the same inputs")
     p.add_argument("--no-gradebook", action="store_true",
@@ -81,7 +87,25 @@ def _statuses():
     return PRIORITY
 
 
+def report_main(argv: list[str]) -> int:
+    """``nnopt-grade report OUT_DIR``: rebuild the class report from OUT_DIR/results/, without grading."""
+    from .grading.report import write_report
+
+    p = argparse.ArgumentParser(prog="nnopt-grade report", description=report_main.__doc__.split(": ", 1)[1])
+    p.add_argument("out", metavar="OUT_DIR", type=Path)
+    args = p.parse_args(argv)
+    if not (args.out / "results").is_dir():
+        print(f"nnopt-grade report: {_printable(args.out)}/results does not exist: grade a class with "
+              "--out there first", file=sys.stderr)
+        return 2
+    print(f"class report: {_printable(write_report(args.out))}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["report"]:
+        return report_main(argv[1:])
     args = build_parser().parse_args(argv)
     from .grading.coordinator import grade_class
 
@@ -94,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout, verify_timeout=args.verify_timeout,
         feedback_timeout=args.feedback_timeout, judge_timeout=args.judge_timeout,
         memory_mb=args.memory, total_memory_mb=args.total_memory, nproc=args.nproc, progress=not args.no_progress,
-        update_gradebook=not args.no_gradebook, force=args.force, students=args.students)
+        update_gradebook=not args.no_gradebook, force=args.force, students=args.students,
+        grades_only=args.grades_only)
     try:
         result = grade_class(opts)
     except KeyboardInterrupt:

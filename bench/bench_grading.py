@@ -1,11 +1,16 @@
-"""Grading a class: `nnopt-grade` (sandboxed, verified, parallel) against serial `nbgrader autograde`.
+"""Grading a class: `nnopt-grade` (sandboxed, verified, parallel), full and `--grades-only`,
+against serial `nbgrader autograde`.
 
-    python bench/bench_grading.py [--students 40] [--assignment 03_momentum] [--runs 1]
+    python bench/bench_grading.py [--students 40] [--assignment 03_momentum] [--runs 1] [--dask 2]
 
-Both grade the same submissions in fresh course directories, one after the other, in one run.
+All grade the same submissions in fresh course directories, one after the other, in one run.
 The class mixes correct notebooks, untouched stubs and notebooks with one known mistake from
-``autograder/mutants`` pasted into a solution cell. The verifier's own cost per submission is
-read from the per-submission timing that nnopt-grade records (``timings.verify_s``).
+``autograder/mutants`` pasted into a solution cell. The grades-only run must give every
+submission the same score and per-exercise points as the full run (the script fails otherwise).
+Per submission: the time in a worker (``seconds`` of each result), the verifier's part
+(``timings.verify_s``), and the fixed cost inside it: starting the sandbox with Python and NumPy
+(a sandboxed ``python -c "import numpy"``, timed on its own). ``--dask N`` also grades
+grades-only on a dask.distributed ``LocalCluster`` of N single-threaded workers.
 """
 
 from __future__ import annotations
@@ -78,13 +83,14 @@ def time_nbgrader(aid: str, submissions: Path, tmp: Path) -> float:
     return time.perf_counter() - start
 
 
-def time_nnopt(aid: str, submissions: Path, tmp: Path, workers: int) -> tuple[float, list[dict], Path]:
-    course = course_dir(tmp / "nnopt", aid)
-    out = tmp / "nnopt-out"
+def time_nnopt(aid: str, submissions: Path, tmp: Path, workers: int, *extra: str,
+               name: str = "nnopt") -> tuple[float, list[dict], Path]:
+    course = course_dir(tmp / name, aid)
+    out = tmp / f"{name}-out"
     env = {**ENV, "NNOPT_COURSE_ROOT": str(course)}
     start = time.perf_counter()
     subprocess.run([str(BIN / "nnopt-grade"), aid, str(submissions), "--out", str(out),
-                    "--course-dir", str(course), "--workers", str(workers)],
+                    "--course-dir", str(course), "--workers", str(workers), *extra],
                    cwd=course, env=env, check=True, capture_output=True)
     elapsed = time.perf_counter() - start
     with open(out / "grades.csv") as f:
@@ -92,18 +98,50 @@ def time_nnopt(aid: str, submissions: Path, tmp: Path, workers: int) -> tuple[fl
     return elapsed, rows, out
 
 
-def verify_seconds(out: Path) -> list[float]:
-    """Per-submission verifier time, from nnopt-grade's result records."""
+def result_seconds(out: Path, key: str) -> list[float]:
+    """Per-submission times from nnopt-grade's result records: ``seconds`` (the whole submission in
+    its worker) or a step of ``timings`` (``verify_s``...)."""
     found = []
-    for path in out.rglob("*.json"):
+    for path in (out / "results").glob("*.json"):
         try:
             data = json.loads(path.read_text())
         except (ValueError, OSError):
             continue
-        t = data.get("timings", {}) if isinstance(data, dict) else {}
-        if isinstance(t, dict) and "verify_s" in t:
-            found.append(float(t["verify_s"]))
+        value = data.get(key) if key == "seconds" else (data.get("timings") or {}).get(key)
+        if isinstance(value, (int, float)):
+            found.append(float(value))
     return found
+
+
+def sandbox_startup(samples: int = 15) -> list[float]:
+    """Seconds to start the grading sandbox with Python and import NumPy, doing nothing else."""
+    from autograder.sandbox import Limits, build_lib_dir, get_sandbox
+
+    times = []
+    with tempfile.TemporaryDirectory(prefix="nnopt-bench-sb-") as tmp:
+        sandbox = get_sandbox(build_lib_dir(Path(tmp) / "lib", mpl_cache=False))
+        work = Path(tmp) / "work"
+        work.mkdir()
+        for _ in range(samples):
+            start = time.perf_counter()
+            run = sandbox.run([sandbox.python, "-I", "-c", "import numpy"], work, Limits())
+            times.append(time.perf_counter() - start)
+            assert run.returncode == 0, run.describe()
+    return times
+
+
+def scores(rows: list[dict]) -> dict:
+    skip = {"student_id", "assignment", "max_score", "status", "flags", "notes"}
+    return {r["student_id"]: {k: v for k, v in r.items() if k not in skip} for r in rows}
+
+
+def time_dask(aid: str, submissions: Path, tmp: Path, n_workers: int) -> tuple[float, list[dict]]:
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        elapsed, rows, _out = time_nnopt(aid, submissions, tmp, 1, "--grades-only", "--scheduler",
+                                         cluster.scheduler_address, name="dask")
+    return elapsed, rows
 
 
 def main() -> None:
@@ -112,26 +150,49 @@ def main() -> None:
     parser.add_argument("--assignment", default="03_momentum")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--dask", type=int, default=0, metavar="N", help="also grades-only on a LocalCluster of N workers")
     args = parser.parse_args()
     aid = args.assignment
-    plain_times, nnopt_times, verify = [], [], []
+    times = {"plain": [], "full": [], "fast": [], "dask": []}
+    per = {"full": [], "fast": [], "verify": []}
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="nnopt-bench-") as tmp:
             tmp = Path(tmp)
             build_class(aid, args.students, tmp / "submissions", ROOT / "notebooks" / aid / f"{aid}.ipynb")
-            plain_times.append(time_nbgrader(aid, tmp / "submissions", tmp))
+            times["plain"].append(time_nbgrader(aid, tmp / "submissions", tmp))
             elapsed, rows, out = time_nnopt(aid, tmp / "submissions", tmp, args.workers)
-            nnopt_times.append(elapsed)
-            verify += verify_seconds(out)
+            times["full"].append(elapsed)
+            per["full"] += result_seconds(out, "seconds")
+            elapsed, fast_rows, fast_out = time_nnopt(aid, tmp / "submissions", tmp, args.workers, "--grades-only",
+                                                      name="fast")
+            times["fast"].append(elapsed)
+            per["fast"] += result_seconds(fast_out, "seconds")
+            per["verify"] += result_seconds(fast_out, "verify_s")
+            if scores(fast_rows) != scores(rows):
+                raise SystemExit("grades-only and the full run disagree: "
+                                 f"{[s for s in scores(rows) if scores(rows)[s] != scores(fast_rows).get(s)]}")
+            if args.dask:
+                elapsed, dask_rows = time_dask(aid, tmp / "submissions", tmp, args.dask)
+                times["dask"].append(elapsed)
+                if scores(dask_rows) != scores(rows):
+                    raise SystemExit("grades-only on dask and the full run disagree")
             statuses = sorted({r["status"] for r in rows})
+    plain = statistics.median(times["plain"])
     payload = {
         "what": f"grade {args.students} submissions of {aid}",
-        "nbgrader_autograde_serial": summarize(plain_times),
-        "nnopt_grade": {**summarize(nnopt_times), "workers": args.workers},
-        "speedup_median": round(statistics.median(plain_times) / statistics.median(nnopt_times), 2),
-        "verifier_per_submission": summarize(verify) if verify else None,
+        "nbgrader_autograde_serial": summarize(times["plain"]),
+        "nnopt_grade": {**summarize(times["full"]), "workers": args.workers},
+        "speedup_median": round(plain / statistics.median(times["full"]), 2),
+        "nnopt_grade_grades_only": {**summarize(times["fast"]), "workers": args.workers},
+        "grades_only_speedup_median": round(plain / statistics.median(times["fast"]), 2),
+        "grades_only_same_scores_as_full": True,
+        "per_submission_in_worker": {"full": summarize(per["full"]), "grades_only": summarize(per["fast"]),
+                                     "grades_only_verifier": summarize(per["verify"]),
+                                     "sandbox_python_numpy_startup": summarize(sandbox_startup())},
         "statuses_seen": statuses,
     }
+    if times["dask"]:
+        payload["grades_only_dask_local_cluster"] = {**summarize(times["dask"]), "workers": args.dask}
     save("grading", payload)
 
 

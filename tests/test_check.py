@@ -98,3 +98,20 @@ def test_reset_keeps_a_backup_and_restores_the_released_notebook(tmp_path):
     assert mine.read_text() == released.read_text(), "the notebook is back to its released state"
     second = reset_notebook(mine)
     assert second != backup and backup.exists() and second.exists()
+
+
+@pytest.mark.slow
+def test_check_grades_without_running_the_notebook(notebooks, tmp_path):
+    """check takes the grades-only path: a cell that would never end (an experiment the learner left
+    running) costs nothing, and the score is the verified one."""
+    nb = nbformat.read(notebooks["correct"], as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("while True:\n    pass"))
+    path = tmp_path / ASSIGNMENT_ID / NOTEBOOK
+    path.parent.mkdir(parents=True)
+    nbformat.write(nb, path)
+    result = check_notebook(path, seed=SEED)
+    assert (result["score"], result["status"]) == (10, "graded")
+    assert "grades-only" in result["flags"] and result["timings"]["kernel_s"] == 0
+    assert not result.get("feedback_html") and not result.get("kernel")
+    assert all(e["kernel_passed"] is None for e in result["exercises"].values()), "the kernel did not run: no verdict"
+    assert all(c["kernel_score"] is None for c in result["cells"].values())

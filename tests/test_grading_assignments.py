@@ -163,3 +163,22 @@ def test_solution_full_stub_zero_wrong_exercise_and_tampering(aid, tmp_path, san
         for student in submissions:
             sub = gb.find_submission_notebook(Path(assignment.notebook).stem, aid, student)
             assert sub.score == pytest.approx(float(rows[student]["score"])), student
+
+    # --grades-only (the notebook's experiments not run): the same score for every submission
+    fast = _grades(aid, tmp_path / "submitted", tmp_path / "out-grades-only", course, "--grades-only")
+    for student, row in rows.items():
+        assert {n: fast[student][n] for n in ("score", *(ex.name for ex in assignment.exercises))} == \
+            {n: row[n] for n in ("score", *(ex.name for ex in assignment.exercises))}, student
+        assert "grades-only" in fast[student]["flags"].split(), fast[student]
+    # the in-kernel run is what exposes tampering; without it the verifier's score stands all the same
+    assert {fast[s]["status"] for s in rows} == {"graded"}
+
+
+def _grades(aid, submitted, out, course, *extra) -> dict:
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        rc = cli.main([aid, str(submitted), "--out", str(out), "--course-dir", str(course), "--no-gradebook",
+                       *FAST, *extra])
+    assert rc == 0, buf.getvalue()
+    with open(out / "grades.csv", newline="") as f:
+        return {r["student_id"]: r for r in csv.DictReader(f)}

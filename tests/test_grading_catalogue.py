@@ -308,6 +308,31 @@ def test_rerun_changes_nothing(catalogue):
     assert _read_gradebook(course) == catalogue["gradebook"]
 
 
+@pytest.mark.slow
+def test_grades_only_gives_every_fixture_the_same_score(catalogue, tmp_path):
+    """``--grades-only`` (no in-kernel run, no feedback) on the whole catalogue: the same score and the
+    same points per exercise for every hostile, broken and honest submission, flagged ``grades-only``;
+    statuses differ only where the in-kernel run is what noticed something (a cell's timeout,
+    tampering that silenced the in-kernel tests, cut output...)."""
+    root, course = catalogue["root"], catalogue["course"]
+    out = tmp_path / "out"
+    with redirect_stdout(io.StringIO()):
+        rc = cli.main([ASSIGNMENT_ID, str(root / "submitted"), "--out", str(out), "--course-dir", str(course),
+                       "--workers", "2", "--no-gradebook", "--grades-only", *LIMITS])
+    assert rc == 0
+    fast = read_csv(out / "grades.csv")
+    assert fast.keys() == catalogue["rows"].keys()
+    kernel_only = {"tamper-suspected", "timeout", "kernel-died", "output-truncated", "memory", "process-limit",
+                   "disk-limit"}
+    for name, row in catalogue["rows"].items():
+        assert [fast[name][c] for c in ("score", *FULL)] == [row[c] for c in ("score", *FULL)], (name, fast[name], row)
+        if fast[name]["status"] == "graded":
+            assert "grades-only" in fast[name]["flags"].split(), (name, fast[name]["flags"])
+        if row["status"] not in kernel_only:
+            assert fast[name]["status"] == row["status"], (name, fast[name]["status"], row["status"])
+    assert not list(out.glob("feedback/**/*.html")), "grades-only renders no feedback"
+
+
 # ---------------------------------------------------------------------------------------------
 # The grader's defences the catalogue relies on, tested directly (fast)
 

@@ -729,7 +729,9 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
     work_dir.mkdir(mode=0o755)
     os.chmod(work_dir, 0o755)
     try:
-        lib_dir = build_lib_dir(work_dir / "lib", kernel_files(assignment, opts.assignment))
+        # the font cache is for the notebook's figures: a grades-only run draws none
+        lib_dir = build_lib_dir(work_dir / "lib", kernel_files(assignment, opts.assignment),
+                                mpl_cache=not opts.grades_only)
         sandbox = get_sandbox(lib_dir, allow_unsandboxed=opts.allow_unsandboxed)  # refuses early without bwrap
         if not sandbox.sandboxed:
             log(f"WARNING: grading WITHOUT a sandbox ({sandbox.why_unsandboxed}); every result will say 'unsandboxed'")
@@ -748,6 +750,8 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
         _one_row_each(results, jobs, subs)
         names = [ex.name for ex in assignment.exercises]
         csv_path = _write_all(course, opts, results, aid, notebook, master, subs, names)
+        if opts.report:
+            _write_report(out_dir, results, log)
         seconds = time.monotonic() - t0
         where = (f"dask scheduler {opts.scheduler if isinstance(opts.scheduler, str) else 'client'}"
                  if opts.scheduler is not None else f"{opts.workers or os.cpu_count()} local workers")
@@ -759,6 +763,17 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
                            seconds=seconds, graded_now=len(jobs), reused=reused, sandboxed=sandbox.sandboxed)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _write_report(out_dir: Path, results: list[dict], log) -> None:
+    """The class report (never at the cost of the grades: a failure is logged)."""
+    from .report import write_report
+
+    try:
+        page = write_report(out_dir, [{**r, "_name": _safe_name(str(r.get("student_id")))} for r in results])
+        log(f"class report: {page}")
+    except Exception as exc:  # noqa: BLE001 - grades.csv and the gradebook are written already
+        log(f"the class report could not be written: {type(exc).__name__}: {exc}")
 
 
 def _alembic_on_path() -> None:

@@ -35,11 +35,13 @@ class GradeOptions:
     nproc: int = 96                     # processes + threads of one sandbox
     max_cell_output: int = 100_000      # characters of text output kept per cell
     max_output: int = 10_000_000        # characters of output (images included) kept per notebook
+    grades_only: bool = False           # the verified score only: no in-kernel run, no feedback HTML
     progress: bool = True
     update_gradebook: bool = True
     force: bool = False                 # regrade even when a result with the same key exists
     seed: int | None = None             # the verifier's seed; secret and random unless given (tests)
     students: list | None = None        # grade only these
+    report: bool = True                 # write OUT/report.html and report.json (autograder.grading.report)
 
     def worker_options(self) -> dict:
         """The options a job carries to the worker (plain values: they cross a process pool or Dask),
@@ -50,7 +52,7 @@ class GradeOptions:
 #: The options the worker reads, and their types.
 WORKER_OPTIONS = {"cell_timeout": float, "notebook_timeout": float, "verify_timeout": float, "judge_timeout": float,
                   "memory_mb": int, "total_memory_mb": int, "nproc": int, "max_cell_output": int, "max_output": int,
-                  "feedback_timeout": float, "allow_unsandboxed": bool}
+                  "feedback_timeout": float, "allow_unsandboxed": bool, "grades_only": bool}
 
 
 def default(name: str):

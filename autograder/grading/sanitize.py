@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import html
 import re
 
@@ -192,9 +193,22 @@ class _Budget:
 
 
 def _markdown_is_inert(source: str, attachments: dict | None = None) -> bool:
+    if not attachments:
+        return _text_markdown_is_inert(source)
     # An attachment's payload only ever lands inside an escaped data: URL (checked to be base64 by
     # _safe_attachments): a stand-in of the same names and types renders the same markup, cheaply.
-    stand_in = {name: {m: "AAAA" for m in bundle} for name, bundle in (attachments or {}).items()}
+    stand_in = {name: {m: "AAAA" for m in bundle} for name, bundle in attachments.items()}
+    return _rendered_is_inert(source, stand_in)
+
+
+@functools.lru_cache(maxsize=512)
+def _text_markdown_is_inert(source: str) -> bool:
+    """:func:`_markdown_is_inert` of a cell without attachments, remembered: every submission repeats
+    the course's own markdown cells (a worker sanitizes a whole class), so each is checked once."""
+    return _rendered_is_inert(source, {})
+
+
+def _rendered_is_inert(source: str, stand_in: dict) -> bool:
     try:
         return _html_is_inert(_render_markdown(source, stand_in))
     except Exception:  # noqa: BLE001 - a missing attachment, a parser error: not known to be inert

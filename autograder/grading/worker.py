@@ -13,12 +13,14 @@ adding to the result (:func:`_grade` reads top-down):
 1. :func:`prepare`: read and repair the submitted notebook, restore the locked and test cells from
    the master (or stop here: no notebook, not a notebook);
 2. :func:`run_in_kernel`: execute the whole notebook with nbclient *inside the sandbox* (the
-   in-kernel result, kept for feedback and formgrader);
+   in-kernel result, kept for feedback and formgrader); with the ``grades_only`` option,
+   :func:`skip_kernel` instead (the score never depended on this run: only the feedback does);
 3. :func:`verify`: in a second sandbox, run the solution cells and what the graded functions need
    of the learner's other cells (imports, definitions, cheap assignments: see
    :func:`~.notebooks.verifier_plan`), and judge the graded functions (the score);
 4. :func:`combine`: the verified scores, the kernel's beside them, the tamper check;
-5. :func:`feedback`: the status, the sanitized autograded notebook and the feedback HTML.
+5. :func:`feedback`: the status, the sanitized autograded notebook and the feedback HTML (not
+   rendered with ``grades_only``: the result is flagged ``grades-only``).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from .records import CellResult, ExerciseResult, GradeJob, SubmissionResult, ela
 from .sanitize import sanitize_notebook
 from .status import choose_status
 
-__all__ = ["grade_submission", "prepare", "run_in_kernel", "verify", "combine", "feedback", "run_kernel",
+__all__ = ["grade_submission", "prepare", "run_in_kernel", "skip_kernel", "verify", "combine", "feedback", "run_kernel",
            "KernelRun", "Grading"]
 
 _ENVIRONMENTS: dict = {}
@@ -73,7 +75,7 @@ def _environment(job: GradeJob, assignment) -> tuple[Path, Sandbox]:
         lib = Path(shared)
     else:
         lib = base / f"lib-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        build_lib_dir(lib, kernel_files(assignment, job.assignment_ref))
+        build_lib_dir(lib, kernel_files(assignment, job.assignment_ref), mpl_cache=not job.options["grades_only"])
         atexit.register(_cleanup, lib)
     sandbox = get_sandbox(lib, allow_unsandboxed=unsandboxed)
     _ENVIRONMENTS[key] = (base, sandbox)
@@ -210,6 +212,7 @@ class KernelRun(NamedTuple):
     executed: set
     notes: list
     flags: set
+    ran: bool = True  # False with grades_only: no kernel scores at all (not zeros)
 
 
 def run_kernel(job: GradeJob, sandbox: Sandbox, base: Path, nb) -> KernelRun:
@@ -439,7 +442,7 @@ def _grade(job: GradeJob) -> dict:
     g = prepare(job)
     if g.placeholder is not None:
         return feedback(job, g.result, g.placeholder, g.t0)
-    kernel = run_in_kernel(g)
+    kernel = skip_kernel(g) if job.options.get("grades_only") else run_in_kernel(g)
     verification = verify(g)
     graded = combine(g, kernel, verification)
     return feedback(job, g.result, graded, g.t0)
@@ -496,13 +499,27 @@ def _unusable(g: Grading, flag: str, message: str) -> Grading:
     return g
 
 
-def run_in_kernel(g: Grading) -> KernelRun:
-    """Step 2: the whole notebook in the kernel, in the sandbox: kept for feedback and formgrader."""
+def _enter_sandbox(g: Grading) -> None:
     g.base, g.sandbox = _environment(g.job, g.assignment)
     g.result.sandboxed = g.sandbox.sandboxed
     if not g.sandbox.sandboxed:
         g.flags.add("unsandboxed")
         g.result.notes.append(f"graded WITHOUT a sandbox ({getattr(g.sandbox, 'why_unsandboxed', '')})")
+
+
+def skip_kernel(g: Grading) -> KernelRun:
+    """Step 2 with ``grades_only``: the notebook is not run (its experiments, figures and explorers
+    cost seconds and decide nothing); the restored notebook, without outputs, stands for it."""
+    _enter_sandbox(g)
+    g.flags.add("grades-only")
+    g.result.timings = {"kernel_s": 0.0}
+    graded = nbformat.reads(nbformat.writes(g.nb), as_version=4)
+    return KernelRun(graded, {}, set(), [], set(), ran=False)
+
+
+def run_in_kernel(g: Grading) -> KernelRun:
+    """Step 2: the whole notebook in the kernel, in the sandbox: kept for feedback and formgrader."""
+    _enter_sandbox(g)
     t_kernel = time.monotonic()
     kernel = run_kernel(g.job, g.sandbox, g.base, g.nb)
     g.result.timings = {"kernel_s": elapsed(t_kernel)}
@@ -540,7 +557,7 @@ def combine(g: Grading, kernel: KernelRun, ver: verifier.Verification):
     """Step 4: the verified score stands; the kernel's is kept beside it, and a kernel that gave more
     is ``tamper-suspected``. Returns the executed notebook with the verifier's verdict under each
     exercise's test cell."""
-    kernel_scores = nbs.kernel_cell_scores(kernel.graded, kernel.executed)
+    kernel_scores = nbs.kernel_cell_scores(kernel.graded, kernel.executed) if kernel.ran else {}
     by_grade_id = {v.grade_id: v for v in ver.exercises.values()}
     tampered = _score_cells(g, kernel_scores, by_grade_id)
     _score_exercises(g.result, kernel_scores, ver)
@@ -633,6 +650,9 @@ def feedback(job: GradeJob, result: SubmissionResult, graded_nb, t0: float) -> d
     result.timings["sanitize_s"] = elapsed(t_clean)
     result.autograded = nbformat.writes(graded_nb)
     t_fb = time.monotonic()
+    if job.options.get("grades_only"):
+        result.seconds = elapsed(t0)
+        return result.to_dict()
     try:
         fb = nbs.feedback_notebook(graded_nb, _summary_markdown(result), scores, *job.hidden_delimiters)
         # The learner's own markdown cells are rendered here, in the grader, and nbconvert's markdown

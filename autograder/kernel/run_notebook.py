@@ -36,6 +36,8 @@ import shutil
 import sys
 import time
 
+sys.modules.setdefault("rfc3987_syntax", None)  # about 1 s of start-up, unused: see autograder/__init__.py
+
 #: Outputs kept in one notebook, at most (``--max-outputs``); the grader reads back no more.
 MAX_OUTPUTS = 20_000
 
