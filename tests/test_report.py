@@ -150,3 +150,21 @@ def test_the_report_opens_in_a_browser_alone(graded_class):
     assert [u for u in requests if not u.startswith(("file://", "data:"))] == []
     assert len(widths) == 2 and all(w > 100 for w in widths)
     assert heading == "Class report: 03_momentum"
+
+
+@pytest.mark.slow
+def test_regrading_one_student_keeps_the_rest_of_the_class(graded_class):
+    """``--student bob --force`` regrades bob only; grades.csv and the report still have all six."""
+    from test_grading import read_csv
+
+    root = graded_class.parent
+    before = read_csv(graded_class / "grades.csv")
+    with redirect_stdout(io.StringIO()):
+        rc = cli.main([ASSIGNMENT_ID, str(root / "submitted"), "--out", str(graded_class), "--course-dir",
+                       str(root / "course"), "--workers", "1", "--no-progress", "--grades-only",
+                       "--student", "bob", "--force"])
+    assert rc == 0
+    after = read_csv(graded_class / "grades.csv")
+    assert after.keys() == before.keys() and len(after) == 6
+    assert {k: r["score"] for k, r in after.items()} == {k: r["score"] for k, r in before.items()}
+    assert json.loads((graded_class / "report.json").read_text())["submissions"] == 6

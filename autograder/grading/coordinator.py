@@ -751,7 +751,7 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
         names = [ex.name for ex in assignment.exercises]
         csv_path = _write_all(course, opts, results, aid, notebook, master, subs, names)
         if opts.report:
-            _write_report(out_dir, results, log)
+            _write_report(out_dir, results + (_other_students(out_dir, results, aid) if opts.students else []), log)
         seconds = time.monotonic() - t0
         where = (f"dask scheduler {opts.scheduler if isinstance(opts.scheduler, str) else 'client'}"
                  if opts.scheduler is not None else f"{opts.workers or os.cpu_count()} local workers")
@@ -869,5 +869,21 @@ def _write_all(course: Course, opts: GradeOptions, results: list[dict], aid: str
     _write_files(course, opts, results, aid, notebook, {s["student_id"]: s for s in subs},
                  course_files=opts.update_gradebook)
     csv_path = Path(opts.out_dir) / "grades.csv"
-    _write_csv(csv_path, results, names)
+    # --student: grades.csv keeps the rest of the class (their stored results), this run's rows updated
+    _write_csv(csv_path, results + (_other_students(Path(opts.out_dir), results, aid) if opts.students else []), names)
     return csv_path
+
+
+def _other_students(out_dir: Path, results: list[dict], aid: str) -> list[dict]:
+    """The stored results (``OUT/results/``) of this assignment's students who are not in ``results``."""
+    here = {r.get("student_id") for r in results}
+    others = []
+    for path in sorted((out_dir / "results").glob("*.json")):
+        try:
+            r = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(r, dict) and r.get("assignment") == aid and isinstance(r.get("student_id"), str) \
+                and r["student_id"] not in here and path.stem == _safe_name(r["student_id"]):
+            others.append(r)
+    return others
