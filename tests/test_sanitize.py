@@ -250,3 +250,23 @@ def test_course_notebook_with_hostile_cells(assignment):
         assert S.active_markup(_render(out, template)) == []
     kept = {c.source for c in out.cells}
     assert all(c.source in kept for c in student.cells if c.cell_type == "markdown")
+
+
+def test_a_cell_that_fails_validation_is_neutralized_alone(monkeypatch):
+    """Cells are validated with the whole notebook; one that fails is replaced by a note, the others stay."""
+    from autograder.grading import sanitize as san
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# kept"), nbformat.v4.new_code_cell("x = 1")])
+    real = san._safe_cell
+
+    def broken_code(cell, budget):
+        new = real(cell, budget)
+        if new.cell_type == "code":
+            new["execution_count"] = "not a number"  # what nbformat's schema refuses
+        return new
+
+    monkeypatch.setattr(san, "_safe_cell", broken_code)
+    out = san.sanitize_notebook(nb)
+    assert out.cells[0].source == "# kept"
+    assert "removed this cell" in out.cells[1].source and out.cells[1].cell_type == "code"
+    nbformat.validate(out)

@@ -322,13 +322,13 @@ def _safe_output_metadata(md) -> dict:
 def _safe_output(output, budget: _Budget) -> dict:
     kind = output.get("output_type")
     if kind == "stream":
-        return nbformat.v4.new_output("stream", name="stderr" if output.get("name") == "stderr" else "stdout",
-                                      text=_as_text(output.get("text", "")))
+        return _node(output_type="stream", name="stderr" if output.get("name") == "stderr" else "stdout",
+                     text=_as_text(output.get("text", "")))
     if kind == "error":
         tb = output.get("traceback", [])
-        return nbformat.v4.new_output("error", ename=_as_text(output.get("ename", "")),
-                                      evalue=_as_text(output.get("evalue", "")),
-                                      traceback=[_as_text(t) for t in tb] if isinstance(tb, list) else [])
+        return _node(output_type="error", ename=_as_text(output.get("ename", "")),
+                     evalue=_as_text(output.get("evalue", "")),
+                     traceback=[_as_text(t) for t in tb] if isinstance(tb, list) else [])
     data = output.get("data") if isinstance(output.get("data"), dict) else {}
     kept, dropped = {}, []
     for mime, value in data.items():
@@ -349,9 +349,15 @@ def _safe_output(output, budget: _Budget) -> dict:
     metadata = _safe_output_metadata(output.get("metadata"))
     if kind == "execute_result":
         count = output.get("execution_count")
-        return nbformat.v4.new_output("execute_result", data=kept, metadata=metadata,
-                                      execution_count=count if isinstance(count, int) else None)
-    return nbformat.v4.new_output("display_data", data=kept, metadata=metadata)
+        return _node(output_type="execute_result", data=kept, metadata=metadata,
+                     execution_count=count if isinstance(count, int) else None)
+    return _node(output_type="display_data", data=kept, metadata=metadata)
+
+
+def _node(**fields) -> nbformat.NotebookNode:
+    """A cell or output built from checked parts, not validated one by one (nbformat's ``new_*``
+    validate each: most of the sanitizer's time); :func:`sanitize_notebook` validates the whole."""
+    return nbformat.from_dict(fields)
 
 
 def _safe_cell(cell, budget: _Budget):
@@ -359,22 +365,30 @@ def _safe_cell(cell, budget: _Budget):
     metadata = _safe_cell_metadata(cell.get("metadata"), kind)
     source = _as_text(cell.get("source", ""))
     if kind == "code":
-        new = nbformat.v4.new_code_cell(source, metadata=metadata)
         count = cell.get("execution_count")
-        new.execution_count = count if isinstance(count, int) else None
-        new.outputs = [_safe_output(o, budget) for o in cell.get("outputs", []) if isinstance(o, dict)]
+        new = _node(cell_type="code", metadata=metadata, source=source,
+                    execution_count=count if isinstance(count, int) else None,
+                    outputs=[_safe_output(o, budget) for o in cell.get("outputs", []) if isinstance(o, dict)])
     elif kind == "markdown":
         attachments = _safe_attachments(cell.get("attachments"))
-        new = nbformat.v4.new_markdown_cell(_safe_markdown(source, attachments, "markdown cell", budget),
-                                            metadata=metadata)
+        new = _node(cell_type="markdown", metadata=metadata,
+                    source=_safe_markdown(source, attachments, "markdown cell", budget))
         if attachments:
             new.attachments = attachments
     else:  # raw: nbconvert's HTML templates emit it as HTML
         markup = _safe_html(source, budget)
-        new = nbformat.v4.new_raw_cell(html.escape(source) if markup is None else markup, metadata=metadata)
+        new = _node(cell_type="raw", metadata=metadata, source=html.escape(source) if markup is None else markup)
     if isinstance(cell.get("id"), str):
         new["id"] = cell["id"]
     return new
+
+
+def _valid_cell(cell) -> bool:
+    try:
+        nbformat.v4.nbbase.validate(cell, f"{cell.get('cell_type')}_cell")
+        return True
+    except Exception:  # noqa: BLE001 - nbformat's ValidationError, or a cell type it does not know
+        return False
 
 
 def _neutral_cell(cell):
@@ -421,7 +435,11 @@ def sanitize_notebook(nb) -> nbformat.NotebookNode:
         seen.add(cid)
     try:
         nbformat.validate(out)
-    except Exception:  # noqa: BLE001 - not expected (every cell is rebuilt by nbformat.v4): keep only the skeleton
-        out.cells = [_neutral_cell(c) for c in out.cells]
-        nbformat.validate(out)
+    except Exception:  # noqa: BLE001 - not expected (every part is checked): neutralize the cells that fail
+        out.cells = [c if _valid_cell(c) else _neutral_cell(c) for c in out.cells]
+        try:
+            nbformat.validate(out)
+        except Exception:  # noqa: BLE001 - keep only the skeleton
+            out.cells = [_neutral_cell(c) for c in out.cells]
+            nbformat.validate(out)
     return nbformat.from_dict(out)
