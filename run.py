@@ -7,6 +7,7 @@
     python3 run.py bench      run the benchmarks under bench/ and print their results
     python3 run.py check NB   grade one notebook as nnopt-grade would (points per exercise, total)
     python3 run.py reset NB   back up a notebook beside itself, then restore its released state
+    python3 run.py release DIR  write the learner edition (notebooks, helpers; no answers) into DIR
 
 Set-up is idempotent: the virtualenv is (re)installed only when pyproject.toml changed.
 Anything after the command goes to the tool it runs: `run.py lab --port 8899` to Jupyter,
@@ -116,7 +117,13 @@ def cmd_reset(extra: list[str]) -> int:
                env=venv_environment())
 
 
-COMMANDS = {"lab": cmd_lab, "test": cmd_test, "generate": cmd_generate, "bench": cmd_bench, "check": cmd_check,
+def cmd_release(extra: list[str]) -> int:
+    ensure_env()
+    return run(str(PY), "-m", "autograder.release", *[str(Path(a).resolve()) if not a.startswith("-") else a
+                                                       for a in extra], env=venv_environment())
+
+
+COMMANDS = {"release": cmd_release, "lab": cmd_lab, "test": cmd_test, "generate": cmd_generate, "bench": cmd_bench, "check": cmd_check,
             "reset": cmd_reset}
 
 
