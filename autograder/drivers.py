@@ -617,3 +617,112 @@ def oracle_functions(spec: dict):
         return A @ x - b if x.ndim == 1 else x @ A.T - b  # A @ x - b: as the in-kernel descent driver
 
     return value, grad
+
+
+# --------------------------------------------------------------------------------------------
+# 07_training_in_practice: a function whose answer may be infinite
+
+
+def function_inf(fn, case: dict) -> dict:
+    """:func:`function`, with a returned non-finite float reported as the text ``'inf'``, ``'-inf'`` or ``'nan'``.
+
+    For a function whose contract returns ``np.inf`` in a defined case (a noise scale whose signal
+    estimate is not positive): the comparer treats every non-finite number as wrong, a label
+    compares as equal text. Finite results are reported unchanged.
+    """
+    out = function(fn, case)
+    value = out.get("result")
+    if type(value) is float and not np.isfinite(value):
+        out["result"] = "nan" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    return out
+
+
+DRIVERS["function_inf"] = function_inf
+INPUTS["function_inf"] = ("args", "kwargs")
+
+
+# --------------------------------------------------------------------------------------------
+# 02_local_optima, loss landscapes: a loss along a line (calls recorded), a random direction per seed
+
+
+def interpolation(fn, case: dict) -> dict:
+    """Run ``losses = fn(loss_fn, theta_a, theta_b, alphas)`` with ``loss_fn`` built from the case.
+
+    case: ``surface`` (as in ``surface_function``; in the verifier an oracle handle), ``theta_a`` and
+    ``theta_b`` arrays (d,), ``alphas`` array (n,). ``loss_fn`` takes a flat vector of shape (d,)
+    (anything else raises ValueError), returns a float, and records a copy of every point it is
+    called at. Returns ``{"result": ..., "points where loss_fn was called": array (calls, d),
+    "mutated": [...]}``, or ``{"error": ...}``.
+    """
+    try:
+        surface = surface_from_spec(case["surface"])
+        theta_a = np.array(case["theta_a"], dtype=np.float64)
+        theta_b = np.array(case["theta_b"], dtype=np.float64)
+        alphas = np.array(case["alphas"], dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - a malformed case is reported, never raised
+        return {**_error(exc), "mutated": []}
+    d = theta_a.shape[0]
+    calls: list = []
+    limit = 10 * (len(alphas) + 1) + 100  # a runaway loop ends here instead of filling memory
+
+    def loss_fn(theta):
+        arr = np.array(theta, dtype=np.float64)
+        if arr.shape != (d,):
+            raise ValueError(f"loss_fn takes one flat parameter vector of shape ({d},), got shape {arr.shape}")
+        if len(calls) >= limit:
+            raise RuntimeError(f"loss_fn was called more than {limit} times for {len(alphas)} alphas")
+        calls.append(arr.copy())
+        return float(surface.value(arr))
+
+    inputs = {"theta_a": theta_a, "theta_b": theta_b, "alphas": alphas}
+    given = {k: v.copy() for k, v in inputs.items()}
+    try:
+        ret = fn(loss_fn, given["theta_a"], given["theta_b"], given["alphas"])
+    except Exception as exc:  # noqa: BLE001 - any learner error becomes data
+        return {**_error(exc), "mutated": []}
+    mutated = [k for k in inputs if not np.array_equal(given[k], inputs[k], equal_nan=True)]
+    points = np.array(calls, dtype=np.float64).reshape(len(calls), d)
+    try:
+        return {"result": to_plain(ret, _where="the losses"), "points where loss_fn was called": points,
+                "mutated": mutated}
+    except NotPlain as exc:
+        return {"error": str(exc), "error_type": "NotPlain", "mutated": mutated}
+
+
+def direction(fn, case: dict) -> dict:
+    """Call ``fn(weights, rng)`` once per seed of the case, then once more with the first seed.
+
+    case: ``weights`` (a list of arrays) and ``seeds`` (a list of ints; each call gets a fresh
+    ``np.random.default_rng(seed)`` and fresh copies of the weights in a new list).
+    Returns ``{"result": [what each call returned], "mutated": [...]}`` (the arrays changed in place,
+    or the items of the list replaced), or ``{"error": ...}``.
+    """
+    try:
+        weights = [np.array(w, dtype=np.float64) for w in case["weights"]]
+        seeds = [int(s) for s in case["seeds"]]
+    except Exception as exc:  # noqa: BLE001
+        return {**_error(exc), "mutated": []}
+    draws, mutated = [], []
+    for seed in seeds + seeds[:1]:
+        arrays = [w.copy() for w in weights]
+        given = list(arrays)
+        try:
+            ret = fn(given, np.random.default_rng(seed))
+        except Exception as exc:  # noqa: BLE001 - any learner error becomes data
+            return {**_error(exc), "mutated": mutated}
+        if any(not np.array_equal(a, w, equal_nan=True) for a, w in zip(arrays, weights)):
+            mutated.append("weights (arrays changed in place)")
+        if len(given) != len(arrays) or any(a is not b for a, b in zip(given, arrays)):
+            mutated.append("weights (items of the list replaced)")
+        try:
+            draws.append(to_plain(ret, _where="the direction"))
+        except NotPlain as exc:
+            return {"error": str(exc), "error_type": "NotPlain", "mutated": sorted(set(mutated))}
+    return {"result": draws, "mutated": sorted(set(mutated))}
+
+
+DRIVERS["interpolation"] = interpolation
+DRIVERS["direction"] = direction
+INPUTS["interpolation"] = ("surface", "theta_a", "theta_b", "alphas")
+INPUTS["direction"] = ("weights", "seeds")
+ORACLE_KEYS["interpolation"] = "surface"

@@ -49,7 +49,7 @@ __all__ = ["PREAMBLE", "ExerciseVerdict", "Verification", "make_cases", "sandbox
 PREAMBLE = "import numpy as np, math\n"
 MAX_PROBLEMS = 3
 #: The largest result file of one exercise the grader reads back from the sandbox. The largest
-#: honest one (solutions and known mistakes of all six assignments, several seeds) is the
+#: honest one (solutions and known mistakes of every assignment, several seeds) is the
 #: ``05_initialization`` initializers' at about 7.3 MB (three draws of up to 399×399 float64 per
 #: shape); every other exercise's stays under 120 kB.
 MAX_RESULT_BYTES = 32 << 20

@@ -112,6 +112,23 @@ def bench_batchnorm_explorer(rng, moves):
     return _moves(ex, settings(), moves)
 
 
+def bench_minibatch_explorer(rng, moves):
+    from autograder.references.training import noise_scale
+    from nnopt_helpers.widgets import minibatch_explorer
+
+    ex = minibatch_explorer(noise_scale, batch_size=4, learning_rate=0.3)
+    sizes = list(ex.controls["batch_size"].options)
+
+    def settings():  # batch size and learning rate in turn
+        for k in range(10 * moves):
+            if k % 2 == 0:
+                yield "batch_size", sizes[k // 2 % len(sizes)]
+            else:
+                yield "learning_rate", float(10 ** rng.uniform(-3, 0))
+
+    return _moves(ex, settings(), moves)
+
+
 BENCHMARKS = {
     "optimizer_explorer": ("learning-rate slider (notebooks 01, 03, 04: 2 optimizers, 100 steps, contour plot)",
                            bench_optimizer_explorer),
@@ -122,6 +139,9 @@ BENCHMARKS = {
                                 bench_initialization_explorer),
     "batchnorm_explorer": ("batch size and momentum in turn (notebook 06: 200 training steps, running "
                            "statistics and train/eval gap)", bench_batchnorm_explorer),
+    "minibatch_explorer": ("batch size and learning rate in turn (notebook 07: 60 steps of minibatch SGD and of "
+                           "full-batch GD on a 2-D least-squares problem, paths and loss curves)",
+                           bench_minibatch_explorer),
 }
 
 

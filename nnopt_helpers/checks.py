@@ -712,6 +712,7 @@ def batchnorm_view(raw: Mapping, case: Mapping, names: list, name: str) -> dict:
 VIEWS = {"update_rule": update_rule_view, "function": function_view, "surface_function": function_view,
          "symmetric_matrix": symmetric_matrix_view, "noisy_path": noisy_path_view, "descent": descent_view,
          "batchnorm": batchnorm_view}
+VIEWS["function_inf"] = function_view  # 07: a non-finite answer arrives as the text 'inf', '-inf' or 'nan'
 
 
 def backward_through(forward: Callable):
@@ -726,3 +727,96 @@ def backward_through(forward: Callable):
     if not callable(forward):
         raise TypeError(f"forward: expected the forward-pass function, got {type(forward).__name__}")
     return types.SimpleNamespace(forward=forward, __name__=f"backward_through({getattr(forward, '__name__', '?')})")
+
+
+# --------------------------------------------------------------------------------------------
+# 02_local_optima, loss landscapes
+
+
+def interpolation_view(raw: Mapping, case: Mapping, names: list, name: str) -> dict:
+    """``losses`` (a float64 array, one per alpha) and ``points``, where ``loss_fn`` was called.
+
+    Says first what needs no expected value: a list returned, a wrong shape, ``loss_fn`` called
+    another number of times than once per alpha.
+    """
+    if "error" in raw:
+        raise CheckFailed(_error_text(name, raw))
+    losses, points = raw["result"], raw["points where loss_fn was called"]
+    n = len(case["alphas"])
+    if isinstance(losses, list):
+        raise CheckFailed(f"{name} returned a Python list; return the losses as one float64 NumPy array of shape "
+                          f"({n},), e.g. np.array(losses).")
+    if not isinstance(losses, np.ndarray) or losses.shape != (n,):
+        got = f"shape {losses.shape}" if isinstance(losses, np.ndarray) else f"a {type(losses).__name__}"
+        raise CheckFailed(f"{name} returned {got}; expected an array of shape ({n},), one loss per alpha.")
+    if len(points) != n:
+        raise CheckFailed(f"{name} called loss_fn {len(points)} times for {n} alphas. Call it exactly once per alpha, "
+                          "in the order of alphas, and at nothing else: on a network every call is a pass over "
+                          "the whole data set. (np.vectorize without otypes=[float] calls it once more.)")
+    out = {"losses": losses, "points": points}
+    return {k: out[k] for k in names}
+
+
+def _direction_draws(raw: Mapping, case: Mapping, name: str) -> list:
+    """The draws of a ``direction`` run, after checking that each is a list of arrays of the weights' shapes."""
+    if "error" in raw:
+        raise CheckFailed(_error_text(name, raw))
+    shapes = [np.shape(w) for w in case["weights"]]
+    draws = raw["result"]
+    for draw in draws:
+        if not isinstance(draw, list) or len(draw) != len(shapes):
+            got = f"a {type(draw).__name__}" + (f" of length {len(draw)}" if isinstance(draw, list) else "")
+            raise CheckFailed(f"{name} returned {got}; return a list of {len(shapes)} arrays, one per array of "
+                              "weights, in the same order.")
+        for i, (d, shape) in enumerate(zip(draw, shapes)):
+            if not isinstance(d, np.ndarray) or d.shape != shape:
+                got = f"shape {d.shape}" if isinstance(d, np.ndarray) else f"a {type(d).__name__}"
+                raise CheckFailed(f"direction[{i}] returned by {name} has {got}; it must have the shape of "
+                                  f"weights[{i}], {shape}.")
+    return draws
+
+
+def direction_view(raw: Mapping, case: Mapping, names: list, name: str) -> dict:
+    """The direction drawn with the case's first seed, one output ``direction[i]`` per array of the weights.
+
+    Checks first that a list of float64 arrays of the weights' shapes comes back, and that a second
+    generator of the same seed gives the same direction.
+    """
+    draws = _direction_draws(raw, case, name)
+    if not _same_draw(np.concatenate([d.ravel() for d in draws[0]]), np.concatenate([d.ravel() for d in draws[-1]])):
+        raise CheckFailed(
+            f"{name} returned different directions in two calls with generators of the same seed: it draws "
+            "random numbers from somewhere else than its `rng` argument (np.random.randn, np.random.normal, or a "
+            "generator created inside the function). Draw every random number from `rng`.")
+    flat = [np.concatenate([d.ravel() for d in draw]) for draw in draws[:2]]
+    if len(draws) > 2 and np.any(flat[0]) and _same_draw(flat[0], flat[1]):
+        raise CheckFailed(
+            f"{name} returned the same direction for generators of different seeds: it ignores its `rng` "
+            "argument (a generator created inside the function with a fixed seed?). Draw from `rng`.")
+    return {k: draws[0][int(k[len("direction["):-1])] for k in names}
+
+
+VIEWS.update(interpolation=interpolation_view, direction=direction_view)
+
+
+def flat_arrays_view(raw: Mapping, case: Mapping, names: list, name: str) -> dict:
+    """:func:`function_view` for a function returning ``(list of arrays, ...)`` like its first argument (07's
+    ``clip_grad_norm``): the list, once its length and shapes are checked against the input list, is
+    compared as one flat array, so that a known mistake's output can be stored and named."""
+    out = function_view(raw, case, names, name)
+    arrays, given = out[names[0]], case["args"][0]
+    if not isinstance(arrays, list) or len(arrays) != len(given):
+        got = f"a list of {len(arrays)}" if isinstance(arrays, list) else f"a {type(arrays).__name__}"
+        raise CheckFailed(f"{name} should return a list of {len(given)} arrays as its first value "
+                          f"(one per input array), got {got}.")
+    for i, (a, g) in enumerate(zip(arrays, given)):
+        if not isinstance(a, np.ndarray) or a.shape != np.shape(g):
+            what = f"shape {a.shape}" if isinstance(a, np.ndarray) else f"a {type(a).__name__}"
+            raise CheckFailed(f"{name}: item {i} of the returned list is {what}; it should be an array of the "
+                              f"shape of input {i}, {np.shape(g)}.")
+        if a.dtype != np.float64:
+            raise CheckFailed(f"{name}: item {i} of the returned list has dtype {a.dtype}; return float64 arrays.")
+    return {**out, names[0]: np.concatenate([a.ravel() for a in arrays]) if arrays else np.zeros(0)}
+
+
+VIEWS["flat_arrays"] = flat_arrays_view

@@ -36,6 +36,13 @@ __all__ = [
     "MLP",
     "History",
     "train",
+    "layer_gradient_norms",
+    "flat_loss_fn",
+    "per_example_gradients",
+    "flatten_params",
+    "unflatten_params",
+    "Run",
+    "train_steps",
 ]
 
 
@@ -709,3 +716,203 @@ class _Recorder:
             diverged=diverged_at is not None,
             diverged_at=diverged_at,
         )
+
+
+# ----------------------------------------------------------------------------------------------
+# Diagnostics
+
+
+def layer_gradient_norms(model, X, y):
+    """The size of the loss gradient at every affine layer, at the model's current weights.
+
+    One forward and backward pass of ``model`` (an :class:`MLP`) on ``(X, y)``, in train mode,
+    without the L2 penalty.
+
+    Returns:
+        dict with two float64 arrays of shape ``(model.num_layers,)``, index ``l - 1`` for layer ``l``:
+        ``'weights'``: the Frobenius norm of ``∂loss/∂W_l`` (what :meth:`MLP.loss` returns as
+        ``grads['W{l}']``); ``'signal'``: the Frobenius norm of ``∂loss/∂(x W_l + b_l)``, the
+        back-propagated gradient arriving at layer ``l``'s affine output (for the last layer, the
+        gradient with respect to the scores).
+    """
+    scores, cache = model.forward(X, mode="train")
+    _, dscores = softmax_cross_entropy(scores, y)
+    L = model.num_layers
+    signal, weights = np.empty(L), np.empty(L)
+    signal[L - 1] = np.linalg.norm(dscores)
+    dh, dW, _ = affine_backward(dscores, cache[L - 1][0])
+    weights[L - 1] = np.linalg.norm(dW)
+    for i in range(L - 1, 0, -1):
+        affine_cache, norm_cache, act_cache = cache[i - 1]
+        da = model._act_backward(dh, act_cache)
+        if model._norm is not None:
+            da = model._norm[1](da, norm_cache)[0]
+        signal[i - 1] = np.linalg.norm(da)
+        dh, dW, _ = affine_backward(da, affine_cache)
+        weights[i - 1] = np.linalg.norm(dW)
+    return {"weights": weights, "signal": signal}
+
+
+# ----------------------------------------------------------------------------------------------
+# The loss as a function of one flat parameter vector (02: loss landscapes)
+
+
+def flat_loss_fn(model, X, y):
+    """``loss_fn(theta) -> float``: the loss of ``model`` on ``(X, y)`` (as ``model.loss`` computes it, in
+    train mode, with its L2 penalty) with its parameters set to the flat vector ``theta`` (laid out as
+    :func:`flatten_params` lays out ``model.params``). Works on a copy: ``model`` is not changed."""
+    probe = copy.deepcopy(model)
+    X, y = _check_data("X", X, "y", y)
+    shapes = {name: np.shape(value) for name, value in model.params.items()}
+    ends = np.cumsum([int(np.prod(shape)) for shape in shapes.values()])
+
+    def loss_fn(theta):
+        theta = _as_float_array("theta", theta, ndim=1)
+        if theta.shape[0] != ends[-1]:
+            raise ValueError(f"theta: expected {ends[-1]} numbers (the size of the parameters), got {theta.shape[0]}")
+        pieces = np.split(theta, ends[:-1])
+        probe.params = {name: piece.reshape(shape) for (name, shape), piece in zip(shapes.items(), pieces)}
+        loss = softmax_cross_entropy(probe.forward(X, mode="train")[0], y)[0]  # the loss of MLP.loss, no backward pass
+        for i in range(1, probe.num_layers + 1) if probe.reg else ():
+            loss += 0.5 * probe.reg * float(np.sum(probe.params[f"W{i}"] ** 2))
+        return float(loss)
+
+    return loss_fn
+
+
+# ----------------------------------------------------------------------------------------------
+# 07_training_in_practice: per-example gradients, and a step-by-step training loop with a schedule
+# and a gradient transform (clipping is the learner's exercise: it is passed in, never written here)
+
+
+def per_example_gradients(model, X, y):
+    """The gradient of the loss of each example on its own, one flattened row per example.
+
+    Args:
+        model: an :class:`MLP` without a normalization layer (with batch norm, one example's
+            gradient depends on the other examples of its batch, so it is not defined alone).
+        X: array of shape (N, layer_sizes[0]); y: int array of shape (N,).
+
+    Returns:
+        array of shape (N, P), P the number of parameters: row n is the gradient of the
+        cross-entropy of example n (no L2 penalty) with respect to every parameter, in the order of
+        ``model.params`` (``W1`` ravelled, ``b1``, ``W2``, ...), as :func:`flatten_params` lays them out.
+        The mean of the rows is the gradient of ``model.loss(X, y)`` (without its penalty).
+    """
+    if model._norm is not None:
+        raise ValueError("per_example_gradients: a network with a normalization layer has no per-example gradient")
+    scores, caches = model.forward(X, mode="train")
+    N = scores.shape[0]
+    _, dscores = softmax_cross_entropy(scores, y)
+    da = dscores * N  # the gradient of each example's own loss (the mean divided by N)
+    per_layer = {}
+    L = model.num_layers
+    for i in range(L, 0, -1):
+        affine_cache, norm_cache, act_cache = caches[i - 1]
+        if i < L:
+            da = model._act_backward(dh, act_cache)
+        x, W = affine_cache
+        per_layer[f"W{i}"] = np.einsum("ni,nj->nij", x, da).reshape(N, -1)
+        per_layer[f"b{i}"] = da
+        dh = da @ W.T
+    return np.concatenate([per_layer[name] for name in model.params], axis=1)
+
+
+def flatten_params(params):
+    """Every array of a parameter dict, ravelled and concatenated in the dict's order: shape (P,)."""
+    return np.concatenate([np.ravel(v) for v in params.values()]) if params else np.zeros(0)
+
+
+def unflatten_params(theta, like):
+    """The inverse of :func:`flatten_params`: a dict with the keys and shapes of ``like``, values from ``theta``."""
+    theta = np.asarray(theta, dtype=np.float64)
+    out, start = {}, 0
+    for name, value in like.items():
+        size = int(np.size(value))
+        out[name] = theta[start:start + size].reshape(np.shape(value)).copy()
+        start += size
+    if start != theta.size:
+        raise ValueError(f"theta has {theta.size} entries; the parameters have {start}")
+    return out
+
+
+@dataclass(repr=False, eq=False)
+class Run:
+    """What :func:`train_steps` recorded.
+
+    Attributes:
+        loss_history: (steps run,) minibatch loss before each step (NaN where it diverged).
+        grad_norms: (steps run,) global L2 norm of the minibatch gradient before any transform.
+        learning_rates: (steps run,) the learning rate of each step (the schedule's, or the config's).
+        val_acc, val_loss: accuracy and loss on the validation data at the end (NaN without it, or diverged).
+        diverged: True if the loss or a parameter became NaN or infinite (training stopped there).
+    """
+
+    loss_history: np.ndarray
+    grad_norms: np.ndarray
+    learning_rates: np.ndarray
+    val_acc: float = float("nan")
+    val_loss: float = float("nan")
+    diverged: bool = False
+
+    def __repr__(self):
+        end = "DIVERGED" if self.diverged else f"val_acc={self.val_acc:.3f}"
+        return f"Run(steps={len(self.loss_history)}, {end})"
+
+
+def train_steps(model, X_train, y_train, update_rule, config=None, num_steps=100, batch_size=64, rng=None,
+                lr_schedule=None, grad_transform=None, X_val=None, y_val=None):
+    """Train ``model`` for ``num_steps`` minibatch steps (reshuffling at every epoch).
+
+    Args:
+        model: an :class:`MLP`; its ``params`` are updated in place.
+        update_rule, config: as in :func:`train` (one deep copy of ``config`` per parameter).
+        num_steps: number of updates; batch_size: examples per step.
+        rng: ``np.random.Generator`` or int seed of the shuffling.
+        lr_schedule: optional ``lr_schedule(step) -> learning rate`` (step 0, 1, ...); its value is written
+            into every parameter's ``config['learning_rate']`` before the update.
+        grad_transform: optional function taking the list of gradient arrays (in the order of
+            ``model.params``) and returning the list to use instead (e.g. a gradient clipping).
+        X_val, y_val: optional validation data, evaluated (eval mode) once at the end.
+
+    Returns:
+        a :class:`Run`.
+    """
+    _check_rule_and_config(update_rule, config)
+    num_steps = _check_pos_int("num_steps", num_steps, 0)
+    batch_size = _check_pos_int("batch_size", batch_size)
+    X_train, y_train = _check_data("X_train", X_train, "y_train", y_train)
+    rng = as_rng(rng)
+    configs = {name: copy.deepcopy(dict(config or {})) for name in model.params}
+    losses, norms, rates = [], [], []
+    diverged = False
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        batches = iter(())
+        for step in range(num_steps):
+            batch = next(batches, None)
+            if batch is None:
+                batches = minibatches(X_train, y_train, batch_size, rng)
+                batch = next(batches)
+            loss, grads = model.loss(*batch)
+            names = list(model.params)
+            norms.append(float(np.sqrt(sum(float(np.sum(grads[k] ** 2)) for k in names))))
+            if lr_schedule is not None:
+                for c in configs.values():
+                    c["learning_rate"] = float(lr_schedule(step))
+            rates.append(float(configs[names[0]].get("learning_rate", np.nan)))
+            losses.append(float(loss) if np.isfinite(loss) else float("nan"))
+            if not np.isfinite(loss):
+                diverged = True
+                break
+            if grad_transform is not None:
+                grads = dict(zip(names, grad_transform([grads[k] for k in names])))
+            _apply_update_rule(model, update_rule, grads, configs)
+            if not all(np.isfinite(p).all() for p in model.params.values()):
+                diverged = True
+                break
+        run = Run(np.array(losses), np.array(norms), np.array(rates), diverged=diverged)
+        if X_val is not None and not diverged:
+            scores = model.forward(X_val, mode="eval")[0]
+            run.val_loss = softmax_cross_entropy(scores, y_val)[0]
+            run.val_acc = float(np.mean(np.argmax(scores, axis=1) == np.asarray(y_val)))
+    return run

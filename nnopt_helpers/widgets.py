@@ -17,9 +17,11 @@ One explorer per notebook topic:
 - ``initialization_explorer`` (05): depth, initializer, gain and activation against per-layer
   activation histograms and gradient norms of a deep MLP on one batch;
 - ``batchnorm_explorer`` (06): batch size and momentum against batch norm's running statistics
-  and the gap between its train-mode and eval-mode outputs.
+  and the gap between its train-mode and eval-mode outputs;
+- ``minibatch_explorer`` (07): batch size and learning rate against the noisy path of minibatch
+  SGD next to full-batch gradient descent on a least-squares problem.
 
-The last three also take ``static=True``: they then draw their first settings into a plain
+The last four also take ``static=True``: they then draw their first settings into a plain
 matplotlib figure (and print their text lines), which a notebook shows as an image where widgets
 cannot run (GitHub, nbviewer, an exported HTML file).
 """
@@ -47,7 +49,7 @@ from threadpoolctl import threadpool_limits
 from . import plots
 
 __all__ = ["run_rule", "optimizer_explorer", "learning_rate_explorer", "basin_explorer", "initialization_explorer",
-           "batchnorm_explorer", "Explorer"]
+           "batchnorm_explorer", "minibatch_explorer", "Explorer"]
 
 
 def run_rule(rule: Callable, grad_fn: Callable, x0, num_steps: int, config=None) -> np.ndarray:
@@ -988,6 +990,166 @@ def batchnorm_explorer(batchnorm_forward=None, *, batch_size=16, momentum=0.1, n
             f"{np.mean(gap[num_steps // 2:]):.3g} "
             "on average (it shrinks with the batch size, not with more steps)",
         ]
+        return data, messages
+
+    return _finish(controls, compute, view, static)
+
+
+# ---- 07 · training in practice: minibatch SGD as a noisy estimate of the gradient ----------------
+
+_MINIBATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def _least_squares_problem(n: int, seed: int):
+    """(X (n, 2), y (n,), w_star (2,)): a 2-D linear regression with correlated features and noisy targets."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 2)) @ np.array([[1.0, 0.0], [0.6, 0.5]])
+    w_true = np.array([1.5, -1.0])
+    y = X @ w_true + 0.5 * rng.standard_normal(n)
+    w_star = np.linalg.lstsq(X, y, rcond=None)[0]
+    return X, y, w_star
+
+
+def _least_squares_paths(X, y, w0, batch_size: int, learning_rate: float, num_steps: int, seed: int):
+    """(minibatch SGD path, full-batch GD path), each (num_steps + 1, 2), for ½·mean((Xw − y)²).
+
+    Minibatches are drawn without replacement within each pass, reshuffled every pass; the draws
+    depend on ``seed`` and ``batch_size`` only (not on the learning rate).
+    """
+    rng = np.random.default_rng([seed, batch_size])
+    n = len(X)
+    paths = np.full((2, num_steps + 1, 2), np.nan)
+    paths[:, 0] = w0
+    w_sgd, w_gd = np.array(w0, dtype=np.float64), np.array(w0, dtype=np.float64)
+    order, start = rng.permutation(n), 0
+    with np.errstate(all="ignore"):
+        for t in range(num_steps):
+            if start + batch_size > n:
+                order, start = rng.permutation(n), 0
+            idx = order[start:start + batch_size]
+            start += batch_size
+            Xb = X[idx]
+            w_sgd = w_sgd - learning_rate * Xb.T @ (Xb @ w_sgd - y[idx]) / len(idx)
+            w_gd = w_gd - learning_rate * X.T @ (X @ w_gd - y) / n
+            paths[0, t + 1], paths[1, t + 1] = w_sgd, w_gd
+    return paths[0], paths[1]
+
+
+class _MinibatchView(_FrameView):
+    """Left: contours of the least-squares loss with the minibatch SGD and full-batch paths; right:
+    the loss along both paths (log scale)."""
+
+    def __init__(self, X, y, w_star, num_steps: int, static: bool, half_width: float = 3.0):
+        super().__init__(_new_figure((10.5, 4.6), static), static)
+        fig = self.fig
+        ax = fig.add_axes([0.06, 0.24, 0.4, 0.64])
+        lax = fig.add_axes([0.57, 0.24, 0.4, 0.64])
+        g = np.linspace(-half_width, half_width, 90)
+        W1, W2 = np.meshgrid(w_star[0] + g, w_star[1] + g)
+        W = np.stack([W1.ravel(), W2.ravel()], axis=1)
+        loss = 0.5 * np.mean((W @ X.T - y) ** 2, axis=1).reshape(W1.shape)
+        ax.contour(W1, W2, loss, levels=np.quantile(loss, np.linspace(0.02, 0.9, 12)), cmap="viridis", linewidths=0.8)
+        ax.plot(*w_star, marker="*", markersize=13, color="black", linestyle="none", label="minimum")
+        ax.set(xlim=(w_star[0] - half_width, w_star[0] + half_width), ylim=(w_star[1] - half_width,
+               w_star[1] + half_width), xlabel="$w_1$", ylabel="$w_2$")
+        (self.sgd,) = ax.plot([], [], color=plots.PALETTE[0], linewidth=1.2, marker=".", markersize=3,
+                              label="minibatch SGD")
+        (self.gd,) = ax.plot([], [], color=plots.PALETTE[1], linestyle="--", linewidth=1.5, label="full-batch GD")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize="small", frameon=False)
+        (self.sgd_loss,) = lax.plot([], [], color=plots.PALETTE[0], linewidth=1.2, label="minibatch SGD")
+        (self.gd_loss,) = lax.plot([], [], color=plots.PALETTE[1], linestyle="--", linewidth=1.5, label="full-batch GD")
+        self.floor = lax.axhline(np.nan, color="black", linewidth=1, linestyle=":", label="minimum")
+        lax.set(xlim=(0, num_steps), yscale="log", ylim=(1e-1, 1e2), xlabel="step", ylabel="training loss")
+        lax.yaxis.set_minor_locator(NullLocator())
+        lax.grid(True, alpha=0.3)
+        lax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize="small", frameon=False)
+        self.title = _title(fig, 0.95)
+        self.frame = [self.sgd, self.gd, self.sgd_loss, self.gd_loss, self.floor, self.title]
+        self.cache()
+
+    def update(self, data):
+        for line, key in ((self.sgd, "sgd"), (self.gd, "gd")):
+            path = data.get(key)
+            line.set_data(([], []) if path is None else (path[:, 0], path[:, 1]))
+        for line, key in ((self.sgd_loss, "sgd_loss"), (self.gd_loss, "gd_loss")):
+            values = data.get(key)
+            line.set_data(([], []) if values is None else (np.arange(len(values)), values))
+        floor = data.get("min_loss", np.nan)
+        self.floor.set_ydata([floor, floor])
+        self.title.set_text(data.get("title", ""))
+
+
+def _noise_scale_line(gradient_noise_scale, G) -> str:
+    """The learner's noise scale of the per-example gradients ``G`` at the start, in words."""
+    if gradient_noise_scale is None:
+        return ""
+    name = getattr(gradient_noise_scale, "__name__", "gradient_noise_scale")
+    try:
+        value = float(gradient_noise_scale(G.copy()))
+    except Exception as exc:  # noqa: BLE001 - shown next to the plot
+        return _learner_error(name, exc)
+    return (f"<b>your {name}</b> at the start, from all {len(G)} per-example gradients: "
+            f"B_simple ≈ {value:.3g}: batches much smaller than this are mostly noise, much larger ones "
+            "mostly repeat the same direction")
+
+
+def minibatch_explorer(gradient_noise_scale=None, *, batch_size=4, learning_rate=0.3, num_steps=200, n=256,
+                       lr_range=(1e-3, 2.0), seed=0, continuous_update=False, static=False):
+    """Sliders for the batch size and the learning rate of minibatch SGD on a 2-D least-squares problem.
+
+    The loss is ``½·mean((X w − y)²)`` over ``n`` examples with two correlated features and noisy
+    targets. Redraws the minibatch SGD path (``num_steps`` steps, batches drawn without replacement
+    and reshuffled every pass) next to full-batch gradient descent with the same learning rate, and
+    the training loss along both.
+
+    gradient_noise_scale: the learner's ``gradient_noise_scale(per_example_grads)`` (notebook 07),
+        shown on the per-example gradients at the start; None shows nothing. A stub or an error is
+        reported next to the plot, the paths are drawn anyway.
+    seed: the data and the batches' draws (the same for every learning rate).
+    static: return a plain matplotlib Figure of these settings (and print the text lines) instead of
+        the widget, for readers without a kernel.
+    Returns the Explorer widget (``data``: ``'sgd'``, ``'gd'`` paths (num_steps + 1, 2), ``'sgd_loss'``,
+    ``'gd_loss'`` (num_steps + 1,)), or the Figure when static.
+    """
+    num_steps, n = int(num_steps), int(n)
+    lo, hi = (float(v) for v in lr_range)
+    if not 0 < lo < hi:
+        raise ValueError(f"lr_range must be (low, high) with 0 < low < high, got {lr_range}")
+    X, y, w_star = _least_squares_problem(n, seed)
+    w0 = w_star + np.array([-2.2, 2.0])
+    min_loss = 0.5 * float(np.mean((X @ w_star - y) ** 2))
+    per_example = X * (X @ w0 - y)[:, None]  # each example's gradient at the start
+    noise_line = _noise_scale_line(gradient_noise_scale, per_example)
+    sizes = sorted({s for s in _MINIBATCH_SIZES if s <= n} | {int(batch_size)})
+    controls = {
+        "batch_size": widgets.SelectionSlider(options=sizes, value=int(batch_size), description="batch size B",
+                                              continuous_update=continuous_update,
+                                              style={"description_width": "initial"}),
+        "learning_rate": _lr_slider((lo, hi), learning_rate, continuous_update),
+    }
+    view = _MinibatchView(X, y, w_star, num_steps, static)
+
+    def loss_along(path):
+        with np.errstate(all="ignore"):
+            return 0.5 * np.mean((path @ X.T - y) ** 2, axis=1)
+
+    def compute(values):
+        b, lr = int(values["batch_size"]), float(values["learning_rate"])
+        sgd_path, gd_path = _least_squares_paths(X, y, w0, b, lr, num_steps, seed)
+        data = {"sgd": sgd_path, "gd": gd_path, "sgd_loss": loss_along(sgd_path), "gd_loss": loss_along(gd_path),
+                "min_loss": min_loss, "title": f"batch size B = {b}, learning rate η = {lr:.3g}"}
+        tail = data["sgd_loss"][num_steps // 2:]
+        diverged = not np.all(np.isfinite(tail)) or np.mean(tail) > 10 * data["sgd_loss"][0]
+        messages = [
+            "<b>minibatch SGD</b>: diverged, the loss grows without bound (try a smaller learning rate)" if diverged
+            else f"<b>minibatch SGD</b>: over the last {len(tail)} steps the loss is {np.mean(tail):.3g} on average, "
+            f"{np.mean(tail) - min_loss:.2g} above the minimum ({min_loss:.3g}); <b>full-batch GD</b> ends at "
+            f"{data['gd_loss'][-1]:.3g}",
+            "the noise of a minibatch gradient falls like 1/B: halve η or double B for a similar effect on the "
+            "jitter near the minimum",
+        ]
+        if noise_line:
+            messages.append(noise_line)
         return data, messages
 
     return _finish(controls, compute, view, static)

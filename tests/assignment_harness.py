@@ -53,7 +53,9 @@ def _init_call(name, namespace):
 def _bn_call(name, namespace):
     from nnopt_helpers.checks import backward_through
 
-    return backward_through(namespace["batchnorm_forward"]) if name != "batchnorm_forward" else None
+    if name in ("batchnorm_forward", "layernorm_forward"):
+        return None
+    return backward_through(namespace["layernorm_forward" if name.startswith("layernorm") else "batchnorm_forward"])
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,12 @@ SPECS: dict[str, Spec] = _Specs({
         # the backward passes are checked through the batchnorm_forward next to them
         call=_bn_call,
         call_source={"batchnorm_backward": ", call=backward_through(batchnorm_forward)",
-                     "batchnorm_backward_alt": ", call=backward_through(batchnorm_forward)"},
+                     "batchnorm_backward_alt": ", call=backward_through(batchnorm_forward)",
+                     "layernorm_backward": ", call=backward_through(layernorm_forward)"},
+    ),
+    "07_training_in_practice": Spec(
+        reference_agreement=(3, 1e-9),
+        docstring_words=("Args", "Returns", "shape", "not modified"),
     ),
 })
 

@@ -1,8 +1,9 @@
 """06_batch_norm: the cases cover what the hidden tests promise, a backward pass is graded through
 the forward pass next to it, the mutants and the visible checks cover the classic mistakes, the
 references agree with the maths (numerical gradients, PyTorch's documented running-average
-formula), the ``batchnorm`` driver and the new check helpers behave, and the sandboxed verifier
-grades the backward passes through the learner's forward.
+formula, and ``torch.nn.functional.layer_norm``'s for layer norm), the ``batchnorm`` driver and the
+new check helpers behave, and the sandboxed verifier grades the backward passes through the
+learner's forward.
 
 The checks every assignment shares (the solution passes, every mutant fails, the expected data is
 up to date, ...) are in ``tests/test_assignments.py``, with this assignment's special cases in
@@ -19,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import assignment_harness as harness
-from autograder.assignments.batch_norm import ASSIGNMENT, backward_cases, describe_case, forward_cases
+from autograder.assignments.batch_norm import (ASSIGNMENT, backward_cases, describe_case, describe_ln_case,
+                                              forward_cases, layernorm_backward_cases, layernorm_forward_cases)
 from autograder.drivers import DRIVERS
 from autograder.mutants import batch_norm as mutants
 from autograder.mutants.batch_norm import MUTANTS
@@ -30,6 +32,7 @@ from nnopt_helpers.checks import CheckFailed, backward_through, load_expected, r
 
 AID = "06_batch_norm"
 BACKWARD = {"batchnorm_backward", "batchnorm_backward_alt"}
+LAYER_NORM = {"layernorm_forward", "layernorm_backward"}
 
 
 @pytest.fixture(scope="module")
@@ -321,6 +324,153 @@ def test_mlp_trains_with_the_solution_as_its_norm_layer(solutions):
 
 
 # ---------------------------------------------------------------------------------------------
+# Layer normalization (exercises 4 and 5): cases, references, mutants, grading through the forward
+
+
+def test_layernorm_forward_cases_cover_shapes_modes_and_edge_cases():
+    cases = layernorm_forward_cases(np.random.default_rng(ASSIGNMENT.kernel_seed))
+    assert all(c["record"] == [] and "dout" not in c for c in cases)
+    shapes = [x.shape for c in cases for x in c["x"]]
+    assert any(d == 1 for _, d in shapes) and any(n == 1 for n, _ in shapes) and any(n == d for n, d in shapes)
+    assert any(np.ptp(x, axis=1).min() == 0 for c in cases for x in c["x"]), "a constant row"
+    assert any(np.abs(x).max() > 50 for c in cases for x in c["x"]), "large offsets"
+    assert any(np.std(x, axis=1).max() < 0.01 for c in cases for x in c["x"]), "rows where eps matters"
+    assert any(c["bn_param"].get("eps", 1e-5) != 1e-5 for c in cases) and {} in [c["bn_param"] for c in cases]
+    modes = [m or c["bn_param"].get("mode", "train") for c in cases for m in c["modes"]]
+    assert "eval" in modes and "train" in modes
+    assert describe_ln_case(cases[0]).startswith("2 calls (default mode, default mode) on batches of shape")
+    assert describe_ln_case(cases[0]).endswith("with ln_param={}")
+
+
+def test_layernorm_backward_cases_use_non_uniform_upstream_gradients():
+    cases = layernorm_backward_cases(np.random.default_rng(ASSIGNMENT.kernel_seed))
+    assert len(cases) >= 6
+    for case in cases:
+        assert case["forward"] == "layernorm_forward" and len(case["dout"]) == len(case["x"]) >= 2
+        for x, dout in zip(case["x"], case["dout"]):
+            assert dout.shape == x.shape and np.ptp(dout) > 0.1
+    shapes = [x.shape for c in cases for x in c["x"]]
+    assert any(d == 1 for _, d in shapes) and any(n == 1 for n, _ in shapes) and any(n == d for n, d in shapes)
+    assert any(np.ptp(x, axis=1).min() == 0 for c in cases for x in c["x"]), "a constant row"
+    assert describe_ln_case(cases[0]).startswith("2 forward + backward passes")
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches(min_n=1), st.sampled_from([1e-5, 1e-3, 0.1]))
+def test_layernorm_reference_follows_pytorchs_documented_formula(batch, eps):
+    """torch.nn.LayerNorm / functional.layer_norm over the last dimension: (x − E[x]) / √(Var[x] + eps) · γ + β,
+    the biased variance (``torch.var(input, correction=0)``), per sample."""
+    x, gamma, beta, _ = batch
+    out = ref.layernorm_step(x, gamma, beta, eps)
+    mean, var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
+    np.testing.assert_allclose(out, (x - mean) / np.sqrt(var + eps) * gamma + beta, rtol=1e-9, atol=1e-9)
+    # every row on its own: the output of a row does not depend on the other rows
+    np.testing.assert_allclose(ref.layernorm_step(x[:1], gamma, beta, eps), out[:1], rtol=1e-12, atol=1e-12)
+    if x.shape[1] == 1:
+        np.testing.assert_allclose(out, np.broadcast_to(beta, out.shape), rtol=0, atol=0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(batches(min_n=1))
+def test_layernorm_backward_reference_matches_numerical_gradients(batch):
+    x, gamma, beta, dout = batch
+    eps = 1e-5
+    dx, dgamma, dbeta = ref.layernorm_backward_step(x, gamma, eps, dout)
+    num_dx = gradcheck.numerical_gradient_array(lambda v: ref.layernorm_step(v, gamma, beta, eps), x, dout, h=1e-6)
+    scale = np.abs(gamma).max() / np.sqrt(x.var(axis=1).min() + eps) * np.abs(dout).max()
+    np.testing.assert_allclose(dx, num_dx, atol=1e-5 * scale * x.shape[1], rtol=1e-5)
+    num_dgamma = gradcheck.numerical_gradient_array(lambda v: ref.layernorm_step(x, v, beta, eps), gamma, dout)
+    np.testing.assert_allclose(dgamma, num_dgamma, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(dbeta, dout.sum(0), rtol=1e-12, atol=1e-12)
+    # shifting a whole row changes nothing, so every row of dx sums to zero
+    np.testing.assert_allclose(dx.sum(axis=1), 0.0, atol=1e-9 * scale * x.shape[1])
+
+
+def test_layernorm_mutants_cover_the_classic_mistakes():
+    assert len(MUTANTS["layernorm_forward"]) >= 5 and len(MUTANTS["layernorm_backward"]) >= 5
+    assert {"normalizes_columns", "unbiased_variance", "eps_outside_sqrt", "no_keepdims",
+            "eval_like_batchnorm"} <= set(MUTANTS["layernorm_forward"])
+    assert {"sums_over_features", "not_summed", "no_mean_path", "no_variance_path", "batchnorm_formula",
+            "gamma_outside"} <= set(MUTANTS["layernorm_backward"])
+    expected = load_expected(AID)
+    names = {check: {m["name"] for m in entry["mistakes"]} for check, entry in expected.items()}
+    assert {"normalizes_columns", "unbiased_variance", "eps_outside_sqrt"} <= names["layernorm_forward"]
+    assert {"ignores_eps", "eval_like_batchnorm"} <= names["layernorm_forward_eval_eps"]
+    assert {"sums_over_features", "no_mean_path", "no_variance_path", "batchnorm_formula",
+            "gamma_outside"} <= names["layernorm_backward"]
+    assert np.ptp(expected["layernorm_backward"]["case"]["dout"][0]) > 0.5
+
+
+def test_layernorm_backward_mutants_are_wrong_against_numerical_gradients():
+    rng = np.random.default_rng(6)
+    x = 1.0 + 2.0 * rng.standard_normal((5, 6))
+    gamma, beta, dout = rng.uniform(0.5, 2, size=6), rng.standard_normal(6), rng.standard_normal((5, 6))
+    true = ref.layernorm_backward_step(x, gamma, 1e-5, dout)
+    for name, (fn, _) in MUTANTS["layernorm_backward"].items():
+        if name == "mutates_dout":
+            continue
+        _, cache = mutants.layernorm_forward(x.copy(), gamma, beta, {})
+        got = fn(dout.copy(), cache)
+        errors = [gradcheck.rel_error(a, b) if np.shape(a) == np.shape(b) else 1.0 for a, b in zip(got, true)]
+        assert max(errors) > 1e-4, name
+
+
+def test_layernorm_backward_is_graded_through_the_layernorm_forward_next_to_it():
+    cells = {harness.nbgrader(c).get("grade_id"): c.source for c in harness.source_notebook(AID).cells}
+
+    def namespace_with(forward_source):
+        ns: dict = {}
+        exec(harness.PREAMBLE, ns)
+        exec(forward_source, ns)
+        exec(cells["layernorm_backward"], ns)
+        return ns
+
+    stubbed = namespace_with("def layernorm_forward(x, gamma, beta, ln_param):\n    raise NotImplementedError()")
+    with pytest.raises(NotImplementedError):
+        ASSIGNMENT.check("layernorm_backward", stubbed["layernorm_backward"])
+    with pytest.raises(NotImplementedError, match="not implemented layernorm_forward yet"):
+        run_check(AID, "layernorm_backward", stubbed["layernorm_backward"],
+                  call=backward_through(stubbed["layernorm_forward"]))
+    unbiased = cells["layernorm_forward"].replace("(xc**2).mean(axis=1, keepdims=True)",
+                                                  "(xc**2).sum(axis=1, keepdims=True) / (x.shape[1] - 1)")
+    assert unbiased != cells["layernorm_forward"]
+    with pytest.raises(HiddenTestFailure, match="fix layernorm_forward first"), harness.quiet_numpy():
+        ASSIGNMENT.check("layernorm_backward", namespace_with(unbiased)["layernorm_backward"])
+
+
+def test_layernorm_ignores_the_mode_and_the_batch(solutions):
+    """The same numbers in train and eval mode, for a row alone or inside any batch; ln_param stays as given."""
+    forward = solutions["layernorm_forward"]
+    rng = np.random.default_rng(3)
+    x, gamma, beta = rng.standard_normal((6, 5)) * 3 + 1, rng.uniform(0.5, 2, 5), rng.standard_normal(5)
+    ln_param = {"mode": "eval", "eps": 1e-3}
+    out_eval, _ = forward(x, gamma, beta, ln_param)
+    assert ln_param == {"mode": "eval", "eps": 1e-3}
+    np.testing.assert_array_equal(out_eval, forward(x, gamma, beta, {"mode": "train", "eps": 1e-3})[0])
+    np.testing.assert_allclose(forward(x[2:3], gamma, beta, {"eps": 1e-3})[0], out_eval[2:3], rtol=1e-14)
+
+
+def test_mlp_trains_with_layer_norm_as_its_norm_layer(solutions):
+    """nets.MLP accepts (layernorm_forward, layernorm_backward); its gradients agree with finite differences."""
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((7, 5)), rng.integers(0, 3, size=7)
+    model = nets.MLP([5, 6, 4, 3], activation="relu", norm=(solutions["layernorm_forward"],
+                                                            solutions["layernorm_backward"]), rng=0, weight_scale=0.5)
+    model.params["gamma1"] = rng.uniform(0.5, 2.0, size=6)  # a non-trivial gamma: it sits inside dx's sums
+    _, grads = model.loss(X, y)
+    for name in ("W1", "gamma1", "beta2"):
+        value = model.params[name]
+
+        def loss_at(v, name=name):
+            model.params[name] = v
+            return model.loss(X, y)[0]
+
+        numerical = gradcheck.numerical_gradient(loss_at, value.copy())
+        model.params[name] = value
+        assert gradcheck.rel_error(grads[name], numerical) < 1e-6, name
+
+
+# ---------------------------------------------------------------------------------------------
 # The verifier (sandboxed, out of the kernel) grades the backward passes through the learner's forward
 
 
@@ -341,14 +491,26 @@ def _verify(sandbox, tmp_path, cells):
 def test_verifier_gives_the_solution_full_marks_and_stubs_zero(sandbox, tmp_path):
     cells = [c.source for c in harness.solution_cells(AID)]
     v = _verify(sandbox, tmp_path, cells)
-    assert {name: e.score for name, e in v.exercises.items()} == {"batchnorm_forward": 4.0, "batchnorm_backward": 4.0,
-                                                                 "batchnorm_backward_alt": 2.0}
+    assert {name: e.score for name, e in v.exercises.items()} == {"batchnorm_forward": 3.0, "batchnorm_backward": 2.0,
+                                                                 "batchnorm_backward_alt": 1.0, "layernorm_forward": 2.0,
+                                                                 "layernorm_backward": 2.0}
     stubs = [src.split("### BEGIN SOLUTION")[0].rstrip(" ") + "    raise NotImplementedError()\n" for src in cells]
     v = _verify(sandbox, tmp_path, stubs)
     assert v.score == 0 and {e.outcome for e in v.exercises.values()} == {"not-implemented"}
-    # a right backward pass behind a wrong forward pass scores nothing, a right forward alone scores its 4
+    # a right backward pass behind a wrong forward pass scores nothing (layer norm keeps its 2 + 2), a right
+    # forward alone scores its 3
     wrong = [cells[0].replace("var = (xc**2).mean(axis=0)", "var = (xc**2).sum(axis=0) / (N - 1)")] + cells[1:]
     v = _verify(sandbox, tmp_path, wrong)
-    assert v.score == 0
+    assert v.score == 4 and v.exercises["batchnorm_backward"].score == 0 and v.exercises["layernorm_backward"].score == 2
     v = _verify(sandbox, tmp_path, [cells[0]] + stubs[1:])
-    assert v.score == 4
+    assert v.score == 3
+    # the same for layer norm: its backward pass is graded through the learner's layernorm_forward
+    names = [harness.nbgrader(c)["grade_id"] for c in harness.solution_cells(AID)]
+    ln_forward = names.index("layernorm_forward")
+    wrong_ln = list(cells)
+    wrong_ln[ln_forward] = cells[ln_forward].replace("(xc**2).mean(axis=1, keepdims=True)",
+                                                     "(xc**2).sum(axis=1, keepdims=True) / (x.shape[1] - 1)")
+    assert wrong_ln != cells
+    v = _verify(sandbox, tmp_path, wrong_ln)
+    assert v.exercises["layernorm_forward"].score == 0 and v.exercises["layernorm_backward"].score == 0
+    assert v.score == 6

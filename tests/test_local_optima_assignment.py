@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import copy
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,8 @@ from hypothesis import strategies as st
 
 import assignment_harness as harness
 from autograder import drivers
-from autograder.assignments.local_optima import (ASSIGNMENT, classify_cases, find_minima_cases, hessian_cases,
-                                                 perturbed_cases)
+from autograder.assignments.local_optima import (ASSIGNMENT, classify_cases, direction_cases, find_minima_cases,
+                                                 hessian_cases, interpolation_cases, perturbed_cases)
 from autograder.mutants.local_optima import MUTANTS
 from autograder.properties import local_optima as props
 from autograder.references import local_optima as ref
@@ -70,7 +71,8 @@ def test_cases_are_plain_data():
     from autograder.plain import pack, unpack
 
     rng = np.random.default_rng(0)
-    for make in (hessian_cases, classify_cases, find_minima_cases, perturbed_cases):
+    for make in (hessian_cases, classify_cases, find_minima_cases, perturbed_cases, interpolation_cases,
+                 direction_cases):
         for case in make(rng):
             assert compare_plain(case, unpack(pack(case)), rtol=0.0) == []
 
@@ -296,4 +298,130 @@ def test_verifier_gives_the_solution_full_marks_and_a_mistake_none(tmp_path):
     (tmp_path / "b").mkdir()
     v = verify(ASSIGNMENT, global_noise, sandbox, tmp_path / "b", Limits(wall_seconds=60), 12345)
     assert {n: e.score for n, e in v.exercises.items()}["perturbed_gradient_descent"] == 0
-    assert v.score == 7.5
+    assert v.score == 10 - ASSIGNMENT.exercise("perturbed_gradient_descent").points
+
+
+# ---------------------------------------------------------------------------------------------
+# Loss landscapes: linear_interpolation_losses and filter_normalized_direction
+
+
+def test_landscape_cases_cover_what_the_hidden_tests_promise():
+    rng = lambda: np.random.default_rng(ASSIGNMENT.kernel_seed)  # noqa: E731
+    interp = interpolation_cases(rng())
+    alphas = [np.asarray(c["alphas"]) for c in interp]
+    assert any(a.size == 0 for a in alphas) and any(a.size == 1 for a in alphas)
+    assert any(a.size and a.min() < 0 for a in alphas) and any(a.size and a.max() > 1 for a in alphas)
+    assert any(a.size > 2 and not np.all(np.diff(a) > 0) and not np.all(np.diff(a) < 0) for a in alphas)  # unsorted
+    assert any(a.size > 2 and np.all(np.diff(a) < 0) for a in alphas)  # descending
+    assert any(list(a) == [0.0, 1.0] for a in alphas)
+    assert any(np.array_equal(c["theta_a"], c["theta_b"]) for c in interp)
+    assert {len(c["theta_a"]) for c in interp} >= {2, 3}
+    assert any(c["surface"].get("transform") for c in interp) and any(c["surface"]["name"] == "quadratic" for c in interp)
+    directions = direction_cases(rng())
+    assert any(np.ndim(w) == 2 and not np.all(np.any(w != 0, axis=0)) for c in directions for w in c["weights"])
+    assert any(sum(np.ndim(w) == 1 for w in c["weights"]) > sum(np.ndim(w) == 2 for w in c["weights"])
+               for c in directions)  # an extra 1-D array (batch norm's gamma)
+    assert any(np.shape(w)[1] == 1 for c in directions for w in c["weights"] if np.ndim(w) == 2)
+    assert all(len(c["seeds"]) == 2 and c["seeds"][0] != c["seeds"][1] for c in directions)
+
+
+def test_landscape_references_agree_with_the_solution(solutions):
+    for seed in range(3):
+        for name, make in (("linear_interpolation_losses", interpolation_cases),
+                           ("filter_normalized_direction", direction_cases)):
+            ex = ASSIGNMENT.exercise(name)
+            for case in make(np.random.default_rng(seed)):
+                expected, actual = ex.reference(copy.deepcopy(case)), ex.run(solutions[name], case)
+                assert compare_plain(expected, actual, rtol=1e-12) == [], ex.describe(case)
+                assert not ex.judge(case, actual)
+
+
+def test_filter_direction_reference_has_the_promised_properties():
+    weights = direction_cases(np.random.default_rng(3))[2]["weights"]  # the case with a dead unit
+    d = ref.filter_direction(weights, np.random.default_rng(0))
+    for w, dw in zip(weights, d):
+        assert dw.shape == w.shape
+        if w.ndim == 1:
+            assert not dw.any()
+        else:
+            np.testing.assert_allclose(np.linalg.norm(dw, axis=0), np.linalg.norm(w, axis=0), rtol=1e-12)
+            assert not np.allclose(dw, w)
+    again = ref.filter_direction(weights, np.random.default_rng(0))
+    other = ref.filter_direction(weights, np.random.default_rng(1))
+    assert all(np.array_equal(a, b) for a, b in zip(d, again)) and not np.array_equal(d[0], other[0])
+
+
+def test_landscape_expected_data_names_the_classic_mistakes():
+    names = {check: {m["name"] for m in entry.get("mistakes", [])} for check, entry in load_expected(AID).items()}
+    assert {"swapped", "clipped", "missing_minus", "evenly_spaced"} <= names["interpolation_losses"]
+    assert {"swapped", "clipped"} <= names["interpolation_unsorted_alphas"]
+    assert {"rows", "layer_norm", "unnormalized", "unit_filters", "biases_kept", "matrices_only_drawn",
+            "uniform"} <= names["filter_direction_mlp"]
+
+
+@pytest.mark.parametrize(("check", "exercise", "mutant", "says"), [
+    ("interpolation_losses", "linear_interpolation_losses", "endpoints_evaluated", "called loss_fn 11 times for 9 alphas"),
+    ("interpolation_losses", "linear_interpolation_losses", "relative_to_start", "called loss_fn 10 times"),
+    ("interpolation_losses", "linear_interpolation_losses", "returns_list", "Python list"),
+    ("interpolation_losses", "linear_interpolation_losses", "vectorized", "np.vectorize without otypes"),
+    ("interpolation_losses", "linear_interpolation_losses", "list_of_arrays", "Python list"),
+    ("interpolation_losses", "linear_interpolation_losses", "mutates_theta_a", "modified its input theta_a"),
+    ("filter_direction_mlp", "filter_normalized_direction", "global_random", "same seed"),
+    ("filter_direction_mlp", "filter_normalized_direction", "own_generator", "generators of different seeds"),
+    ("filter_direction_mlp", "filter_normalized_direction", "overwrites_list", "modified its input weights"),
+])
+def test_visible_checks_name_the_unstored_landscape_mistakes(check, exercise, mutant, says):
+    with pytest.raises(CheckFailed, match=re.escape(says)):
+        run_check(AID, check, MUTANTS[exercise][mutant][0], quiet=True)
+
+
+def test_interpolation_driver_records_the_calls_and_refuses_batches():
+    case = {"surface": {"name": "himmelblau", "kwargs": {}}, "theta_a": np.array([1.0, 2.0]),
+            "theta_b": np.array([3.0, 2.0]), "alphas": np.array([0.0, 0.5, 2.0])}
+    out = drivers.interpolation(lambda f, a, b, al: np.array([f(a + t * (b - a)) for t in al]), copy.deepcopy(case))
+    np.testing.assert_array_equal(out["points where loss_fn was called"], [[1.0, 2.0], [2.0, 2.0], [5.0, 2.0]])
+    np.testing.assert_array_equal(out["result"], surfaces.himmelblau().value(out["points where loss_fn was called"]))
+    assert out["mutated"] == []
+    batch = drivers.interpolation(lambda f, a, b, al: f(np.stack([a, b])), copy.deepcopy(case))
+    assert "flat parameter vector of shape (2,)" in batch["error"]
+    runaway = drivers.interpolation(lambda f, a, b, al: [f(a) for _ in range(10**6)], copy.deepcopy(case))
+    assert "more than" in runaway["error"]
+
+    def in_place(f, a, b, al):
+        al *= 2
+        return np.zeros(3)
+
+    assert drivers.interpolation(in_place, copy.deepcopy(case))["mutated"] == ["alphas"]
+    assert "error" in drivers.interpolation(lambda *a: 0, {**case, "surface": {"name": "no_such_surface"}})
+
+
+def test_direction_driver_uses_fresh_generators_and_sees_mutations():
+    case = {"weights": [np.ones((3, 2)), np.zeros(2)], "seeds": [5, 6]}
+    out = drivers.direction(lambda ws, rng: [rng.standard_normal(w.shape) for w in ws], case)
+    first, second, repeat = out["result"]
+    np.testing.assert_array_equal(first[0], np.random.default_rng(5).standard_normal((3, 2)))
+    assert all(np.array_equal(a, b) for a, b in zip(first, repeat)) and not np.array_equal(first[0], second[0])
+    assert out["mutated"] == []
+
+    def scale_in_place(ws, rng):
+        ws[0] *= 2
+        return [w.copy() for w in ws]
+
+    assert drivers.direction(scale_in_place, case)["mutated"] == ["weights (arrays changed in place)"]
+    assert drivers.direction(lambda ws, rng: ws.append(1) or [], case)["mutated"] == ["weights (items of the list replaced)"]
+    assert drivers.direction(lambda ws, rng: object(), case)["error_type"] == "NotPlain"
+
+
+def test_direction_hints_for_draws_that_cannot_match_a_mutant():
+    ex = ASSIGNMENT.exercise("filter_normalized_direction")
+    case = direction_cases(np.random.default_rng(0))[1]
+
+    def transposed_draw(weights, rng):  # right norms and zeros, but another draw order
+        out = []
+        for w in weights:
+            g = rng.standard_normal(w.shape[::-1]).T
+            out.append(np.zeros(w.shape) if w.ndim == 1 else g / np.linalg.norm(g, axis=0) * np.linalg.norm(w, axis=0))
+        return out
+
+    problems = ex.judge(case, ex.run(transposed_draw, case))
+    assert problems and "draw one rng.standard_normal(w.shape) for every array" in problems[0]

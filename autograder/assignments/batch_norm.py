@@ -1,6 +1,6 @@
 """Hidden tests of 06_batch_norm: the cases, the references they are judged against, and hints.
 
-All three exercises run through the ``batchnorm`` driver (``autograder.drivers``):
+All five exercises run through the ``batchnorm`` driver (``autograder.drivers``):
 
 * ``batchnorm_forward``: runs of 2–6 calls on one ``bn_param`` dict, mixing train and eval mode,
   batches of varying size (N = 2 included, where the unbiased variance is twice the biased one),
@@ -9,6 +9,12 @@ All three exercises run through the ``batchnorm`` driver (``autograder.drivers``
   statistics, a first call in eval mode. Each call reports ``out`` and the ``bn_param`` keys.
 * ``batchnorm_backward`` and ``batchnorm_backward_alt``: two forward (train) + backward passes per
   case with a non-uniform upstream gradient (with ``dout`` all ones ``dx`` is ~0 and hides bugs).
+* ``layernorm_forward`` (exactly ``torch.nn.functional.layer_norm`` over the last axis): calls on one
+  ``ln_param`` dict (the driver's ``bn_param``; no key recorded, layer norm keeps no state) with
+  random shapes (N = D, D = 1 where the output is beta, N = 1), train and eval mode (the same
+  output), default and given eps, constant rows, large offsets and scales, tiny scales.
+* ``layernorm_backward``: two forward + backward passes per case through the learner's
+  ``layernorm_forward``, non-uniform upstream gradients, the same kinds of shapes and rows.
 
 **How the backward passes are graded.** The cache is the learner's own, so the driver runs the
 learner's ``batchnorm_forward`` (found by name next to the backward function) and feeds its
@@ -30,7 +36,9 @@ from ..references import batch_norm as ref
 from ..spec import Assignment, Exercise, rel_error
 from .common import describe_config, mutant_explainer
 
-__all__ = ["ASSIGNMENT", "forward_cases", "backward_cases", "describe_case", "public_forward", "public_backward", "RECORD"]
+__all__ = ["ASSIGNMENT", "forward_cases", "backward_cases", "describe_case", "public_forward", "public_backward", "RECORD",
+           "layernorm_forward_cases", "layernorm_backward_cases", "describe_ln_case", "public_layernorm_forward",
+           "public_layernorm_backward"]
 
 RECORD = ["mode", "eps", "momentum", "running_mean", "running_var"]
 
@@ -153,11 +161,11 @@ def describe_case(case) -> str:
             f"with {_describe_bn_param(case.get('bn_param'))}")
 
 
-FORWARD_FIRST = ("{name} is graded on the cache of your batchnorm_forward, and your forward pass's "
-                 "train-mode output is wrong on this case: fix batchnorm_forward first")
+FORWARD_FIRST = ("{name} is graded on the cache of your {forward}, and your forward pass's "
+                 "train-mode output is wrong on this case: fix {forward} first")
 
 
-def _forward_first(name: str):
+def _forward_first(name: str, forward: str = "batchnorm_forward"):
     """A hint for a backward pass graded on a forward pass whose train-mode output is wrong."""
 
     def first(case, expected, actual):
@@ -167,16 +175,137 @@ def _forward_first(name: str):
                 out = got.get("out") if isinstance(got, dict) else None
                 if not isinstance(out, np.ndarray) or out.shape != want["out"].shape or \
                         rel_error(out, want["out"]) > 1e-6:
-                    return FORWARD_FIRST.format(name=name)
+                    return FORWARD_FIRST.format(name=name, forward=forward)
         return None
 
     return first
 
 
-def _explainer(name: str):
+def _explainer(name: str, forward: str = "batchnorm_forward", nan_equal: bool = False):
     """explain(case, expected, actual): name the known mistake whose output equals ``actual``."""
-    return mutant_explainer("06_batch_norm", name, "batchnorm", nan_equal=False,
-                            copy_case=True, first=_forward_first(name))
+    return mutant_explainer("06_batch_norm", name, "batchnorm", nan_equal=nan_equal,
+                            copy_case=True, first=_forward_first(name, forward))
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer normalization: the same ``batchnorm`` driver (the layer interface is the same; the dict is
+# ``ln_param`` and no key of it is recorded: layer norm keeps no state)
+
+
+def _ln_case(rng, xs, modes, ln_param, douts=None):
+    case = _case(rng, xs, modes, ln_param, douts=douts)
+    case["record"] = []
+    if douts is not None:
+        case["forward"] = "layernorm_forward"
+    return case
+
+
+def layernorm_forward_cases(rng: np.random.Generator) -> list[dict]:
+    """Calls on one ln_param dict: random shapes (N = D, D = 1, N = 1), modes that must change
+    nothing, default and given eps, constant rows, large offsets and scales, tiny scales."""
+    r = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
+    cases = []
+    # every default; a square batch (N = D: a broadcast along the wrong axis keeps the shape)
+    n = r(3, 6)
+    cases.append(_ln_case(rng, [_x(rng, n, n) for _ in range(2)], [None, None], {}))
+    # the mode changes nothing: train, eval, train on one dict
+    n, d = r(2, 7), r(3, 9)
+    cases.append(_ln_case(rng, [_x(rng, n, d) for _ in range(3)], ["train", "eval", "train"], {}))
+    # only the mode given, eval first
+    n, d = r(2, 6), r(2, 8)
+    cases.append(_ln_case(rng, [_x(rng, n, d) for _ in range(2)], [None, "train"], {"mode": "eval"}))
+    # a given eps, large next to the variance of small-scale rows
+    n, d = r(2, 6), r(3, 8)
+    cases.append(_ln_case(rng, [_x(rng, n, d, scale=0.05) for _ in range(2)], ["train", "eval"],
+                          {"eps": float(rng.choice([1e-3, 1e-2]))}))
+    # one sample (N = 1), several calls
+    d = r(2, 10)
+    cases.append(_ln_case(rng, [_x(rng, 1, d) for _ in range(3)], [None, None, None], {}))
+    # one feature (D = 1): x̂ = 0, the output is beta
+    cases.append(_ln_case(rng, [_x(rng, r(2, 6), 1) for _ in range(2)], ["train", "eval"], {"eps": 1e-4}))
+    # constant rows (zero variance: eps keeps them finite) among normal ones
+    n, d = r(3, 6), r(3, 7)
+    x = _x(rng, n, d)
+    x[0, :] = 2.5
+    x[-1, :] = -0.75
+    cases.append(_ln_case(rng, [x], ["train"], {}))
+    # large offsets and scales, different in every row
+    n, d = r(3, 7), r(4, 9)
+    cases.append(_ln_case(rng, [rng.uniform(50, 200, size=(n, 1)) + 30.0 * rng.standard_normal((n, d))
+                                for _ in range(2)], ["train", "train"], {}))
+    # tiny scales: the default eps matters
+    n, d = r(2, 6), r(3, 8)
+    cases.append(_ln_case(rng, [_x(rng, n, d, scale=0.003)], ["train"], {"mode": "train", "eps": 1e-5}))
+    return cases
+
+
+def layernorm_backward_cases(rng: np.random.Generator) -> list[dict]:
+    """Two forward + backward passes per case, non-uniform upstream gradients, random shapes."""
+    r = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
+    cases = []
+
+    def add(shapes, ln_param, make_x=None):
+        xs = [(make_x or _x)(rng, n, d) for n, d in shapes]
+        douts = [rng.standard_normal((n, d)) * float(10.0 ** rng.uniform(-1, 1)) for n, d in shapes]
+        cases.append(_ln_case(rng, xs, [None] * len(xs), ln_param, douts=douts))
+
+    n = r(3, 6)
+    add([(n, n)] * 2, {})  # square: dgamma, dbeta summed over the wrong axis keep their shape
+    add([(r(2, 8), r(3, 9))] * 2, {"mode": "train"})
+    add([(1, r(3, 8))] * 2, {})  # one sample
+    add([(r(2, 6), 1)] * 2, {})  # one feature: dx = 0, dgamma = 0, dbeta = Σ dout
+    add([(r(2, 6), r(3, 7))] * 2, {"eps": 1e-2}, make_x=lambda g, n, d: _x(g, n, d, scale=0.1))
+    add([(r(3, 6), r(4, 8))] * 2, {},
+        make_x=lambda g, n, d: g.uniform(20, 80, size=(n, 1)) + 20.0 * g.standard_normal((n, d)))
+    # constant rows among normal ones
+    n, d = r(3, 6), r(3, 6)
+    xs = [_x(rng, n, d) for _ in range(2)]
+    xs[0][0, :], xs[1][-1, :] = 1.5, -4.0
+    cases.append(_ln_case(rng, xs, [None, None], {}, douts=[rng.standard_normal((n, d)) for _ in range(2)]))
+    return cases
+
+
+def describe_ln_case(case) -> str:
+    """E.g. ``2 calls (default mode, eval) on batches of shape (4, 6) with ln_param={}``."""
+    shapes = ", ".join(str(s) for s in sorted({tuple(x.shape) for x in case["x"]}))
+    ln_param = describe_config(case.get("bn_param") or {}, name="ln_param", array_state=False)
+    if "dout" in case:
+        return (f"{len(case['x'])} forward + backward passes on batches of shape {shapes} "
+                f"with a random upstream gradient and {ln_param}")
+    modes = ", ".join("default mode" if m is None else m for m in case["modes"])
+    return f"{len(case['x'])} call{'s' if len(case['x']) > 1 else ''} ({modes}) on batches of shape {shapes} with {ln_param}"
+
+
+def _ln_visible_inputs():
+    """N = 4 samples, D = 5 features, each row with its own offset and scale."""
+    N, D = 4, 5
+    x = np.linspace(-1.1, 1.9, num=N * D).reshape(N, D) ** 2 * np.array([[1.0], [0.3], [2.0], [0.05]]) \
+        + np.array([[0.5], [-2.0], [4.0], [1.0]])
+    return x, np.linspace(0.6, 1.4, num=D), np.linspace(-0.5, 0.3, num=D)
+
+
+def public_layernorm_forward() -> dict:
+    """Every default on one call; then train and eval with a large eps (the mode must change nothing)."""
+    x, gamma, beta = _ln_visible_inputs()
+
+    def check(xs, modes, ln_param):
+        return {"case": {"x": xs, "modes": modes, "gamma": gamma, "beta": beta, "bn_param": ln_param, "record": []},
+                "outputs": ["out"], "tol": 1e-7, "same_shapes": True}
+
+    return {"layernorm_forward": check([x], [None], {}),
+            "layernorm_forward_eval_eps": check([x, 0.5 * x[::-1] - 1.0], ["train", "eval"], {"eps": 0.05})}
+
+
+def public_layernorm_backward() -> dict:
+    """A square batch (N = D = 4, so dgamma and dbeta summed over the wrong axis keep their shape) and a
+    non-uniform dout; the notebook passes call=backward_through(layernorm_forward)."""
+    xb = np.linspace(-1.3, 2.1, num=16).reshape(4, 4) ** 2 + np.array([[0.0], [-1.0], [3.0], [0.5]])
+    dout = np.linspace(-0.9, 1.1, num=16).reshape(4, 4) ** 3 + np.sin(np.arange(16.0)).reshape(4, 4)
+    case = {"x": [xb], "modes": [None], "gamma": np.linspace(0.5, 1.5, num=4), "beta": np.linspace(-0.4, 0.4, num=4),
+            "bn_param": {}, "record": [], "dout": [dout], "forward": "layernorm_forward"}
+    return {"layernorm_backward": {"case": case, "outputs": ["dx", "dgamma", "dbeta"], "tol": 1e-7,
+                                   "same_shapes": True}}
 
 
 ASSIGNMENT = Assignment(
@@ -209,6 +338,24 @@ ASSIGNMENT = Assignment(
             explain=_explainer("batchnorm_backward_alt"),
             describe=describe_case,
             public=lambda: public_backward("batchnorm_backward_alt"),
+        ),
+        Exercise(
+            name="layernorm_forward",
+            driver="batchnorm",
+            make_cases=layernorm_forward_cases,
+            reference=ref.layernorm_forward_case,
+            explain=_explainer("layernorm_forward", "layernorm_forward", nan_equal=True),
+            describe=describe_ln_case,
+            public=lambda: public_layernorm_forward(),
+        ),
+        Exercise(
+            name="layernorm_backward",
+            driver="batchnorm",
+            make_cases=layernorm_backward_cases,
+            reference=ref.layernorm_backward_case,
+            explain=_explainer("layernorm_backward", "layernorm_forward", nan_equal=True),
+            describe=describe_ln_case,
+            public=lambda: public_layernorm_backward(),
         ),
     ),
 )

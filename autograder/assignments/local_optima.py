@@ -20,6 +20,23 @@ through drivers that build them from plain data (``autograder.drivers``): a surf
   by properties (shape, start, plain GD without noise, the rng's seed decides the path, noise
   statistics, escape).
 
+* ``linear_interpolation_losses`` (driver ``interpolation``): the loss along the line through two
+  points of rotated, scaled and shifted surfaces (Himmelblau, Rosenbrock, the six-hump camel,
+  Rastrigin in 3 to 6 dimensions) and of random indefinite quadratics in 2 to 9 dimensions, with
+  alphas in [0, 1], beyond both ends, unsorted, descending, only the two ends, a single one and
+  none, and two equal points. Exact reference, *and* the points at which ``loss_fn`` was called
+  must be the reference's: once per alpha, in order. In the verifier the surface is evaluated by the
+  oracle process, so the learner's ``loss_fn`` holds no parameter of it.
+* ``filter_normalized_direction`` (driver ``direction``): weights of MLPs with 1 to 3 layers,
+  fan-ins 2 to 40, biases, a dead unit (a zero column), an extra 1-D array (as batch norm's
+  gamma), each called with two seeds and the first seed again. Graded **by value**: the draw order
+  is part of the contract (one ``rng.standard_normal(w.shape)`` per array, in order, 1-D arrays
+  included, as Li et al.'s code draws), like ``perturbed_gradient_descent``'s. Properties would
+  accept more implementations, but they could only name mistakes statistically; an exact reference
+  names every mistake on the first case (row instead of column normalization, a whole-layer norm,
+  biases not zeroed, the draws of 1-D arrays skipped, global np.random...) and the contract states
+  the order, so a correct function is never rejected.
+
 When a result is wrong, ``explain`` runs the known mistakes of ``autograder.mutants.local_optima``
 on the same case and names the one whose output matches the learner's, if any.
 """
@@ -35,7 +52,8 @@ from ..spec import Assignment, Exercise
 from .common import mutant_explainer
 
 __all__ = ["ASSIGNMENT", "hessian_cases", "classify_cases", "find_minima_cases", "perturbed_cases",
-           "public_hessian", "public_classify", "public_find_minima", "public_perturbed"]
+           "interpolation_cases", "direction_cases", "public_hessian", "public_classify", "public_find_minima",
+           "public_perturbed", "public_interpolation", "public_direction"]
 
 
 def _surf(name, **kwargs) -> dict:
@@ -231,6 +249,126 @@ def describe_perturbed_case(case) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# linear_interpolation_losses
+
+
+def interpolation_cases(rng: np.random.Generator) -> list[dict]:
+    """Lines through random points of transformed surfaces and random quadratics; alphas of every kind."""
+    def case(surface, theta_a, theta_b, alphas):
+        return {"surface": surface, "theta_a": np.asarray(theta_a, dtype=np.float64),
+                "theta_b": np.asarray(theta_b, dtype=np.float64), "alphas": np.asarray(alphas, dtype=np.float64)}
+
+    def moved(name, lo, hi, alphas, **kwargs):
+        spec = _surf(name, **kwargs)
+        d = int(kwargs.get("dim", 2))
+        spec, a = _transformed(rng, spec, rng.uniform(lo, hi, d))
+        return case(spec, a, a + rng.uniform(lo, hi, d) * 0.8, alphas)
+
+    def quadratic(alphas, d=None, same=False):
+        d = int(rng.integers(2, 10)) if d is None else d
+        A = _sym(rng, rng.uniform(-2, 3, d))
+        a = rng.standard_normal(d)
+        return case(_surf("quadratic", A=A, b=rng.standard_normal(d)), a, a if same else rng.standard_normal(d), alphas)
+
+    n = lambda: int(rng.integers(5, 30))  # noqa: E731
+    return [
+        moved("himmelblau", -4, 4, np.linspace(0.0, 1.0, n())),
+        moved("rosenbrock", -1.5, 1.5, np.linspace(-1.0, 2.0, n())),
+        moved("six_hump_camel", -1.5, 1.5, rng.uniform(-1.5, 2.5, n())),  # unsorted, beyond both ends
+        moved("rastrigin", -2, 2, np.linspace(1.5, -0.5, n()), dim=int(rng.integers(3, 7))),  # descending
+        quadratic(np.array([0.0, 1.0])),                        # only the two ends
+        quadratic(np.array([1.0, 0.0, -1.0, 2.0])),
+        quadratic(np.array([float(rng.uniform(-1, 2))])),       # a single alpha
+        quadratic(np.zeros(0)),                                  # no alpha at all
+        quadratic(np.linspace(-0.5, 1.5, n()), same=True),      # two equal points: a constant loss
+        quadratic(rng.uniform(-3.0, 4.0, n()), d=int(rng.integers(5, 10))),
+        moved("rastrigin", -2, 2, rng.uniform(-0.5, 1.5, n()), dim=3),
+    ]
+
+
+def describe_interpolation_case(case) -> str:
+    alphas = np.asarray(case["alphas"])
+    span = f"in [{alphas.min():.3g}, {alphas.max():.3g}]" if alphas.size else "(an empty array)"
+    order = "" if alphas.size < 3 else (" (increasing)" if np.all(np.diff(alphas) > 0)
+                                        else " (decreasing)" if np.all(np.diff(alphas) < 0) else " (unsorted)")
+    same = ", theta_a == theta_b" if np.array_equal(case["theta_a"], case["theta_b"]) else ""
+    return (f"{alphas.size} alphas {span}{order} between two points of the {_surface_name(case['surface'])} "
+            f"(d = {len(case['theta_a'])}{same})")
+
+
+# ---------------------------------------------------------------------------------------------
+# filter_normalized_direction
+
+
+def direction_cases(rng: np.random.Generator) -> list[dict]:
+    """The weights of small MLPs (matrices (fan_in, fan_out) and bias vectors), two seeds each."""
+    def mlp(sizes, bias_std=0.1, dead=False, extra_1d=False):
+        weights = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            W = rng.standard_normal((a, b)) * rng.uniform(0.05, 2.0, b)  # columns of different norms
+            if dead and i == 0:
+                W[:, int(rng.integers(b))] = 0.0  # a unit whose incoming weights are all zero
+            weights.append(W)
+            weights.append(bias_std * rng.standard_normal(b))
+            if extra_1d and i == 0:
+                weights.append(1.0 + 0.1 * rng.standard_normal(b))  # e.g. batch norm's gamma
+        return {"weights": weights, "seeds": [int(s) for s in rng.integers(0, 2**31, 2)]}
+
+    size = lambda lo, hi: int(rng.integers(lo, hi))  # noqa: E731
+    return [
+        mlp([size(2, 8), size(2, 8)]),
+        mlp([size(10, 40), size(5, 20), size(2, 10)]),
+        mlp([size(2, 10), size(8, 16), size(3, 6)], dead=True),
+        mlp([size(5, 12), size(4, 9), size(4, 9), size(2, 5)], bias_std=0.0),
+        mlp([size(3, 10), size(3, 10), size(2, 5)], extra_1d=True),
+        mlp([size(8, 20), 1]),  # a single output unit
+    ]
+
+
+def describe_direction_case(case) -> str:
+    shapes = ", ".join(str(tuple(np.shape(w))) for w in case["weights"])
+    dead = any(np.ndim(w) == 2 and not np.all(np.any(np.asarray(w) != 0, axis=0)) for w in case["weights"])
+    return f"weights of shapes [{shapes}]" + (" (with a zero column)" if dead else "") + \
+        f", generators of seeds {case['seeds']} and {case['seeds'][0]} again"
+
+
+def _direction_first_hint(case, expected, actual):
+    """Draws that differ for the same seed: the global random generator (no mutant's draw can match it)."""
+    from ..mutants import catalogue
+
+    draws = actual.get("result")
+    if type(draws) is not list or len(draws) < 2:
+        return None
+    try:
+        flat = [np.concatenate([np.ravel(d) for d in draw]) for draw in (draws[0], draws[-1])]
+        differ = flat[0].shape != flat[1].shape or not np.array_equal(flat[0], flat[1])
+    except (TypeError, ValueError):
+        return None
+    if differ:
+        return "it looks like " + catalogue("02_local_optima")["filter_normalized_direction"]["global_random"][1]
+    return None
+
+
+def _direction_fallback(case, actual):
+    """Right shapes, zeros and filter norms but other numbers: the draw order."""
+    draws = actual.get("result")
+    draw = draws[0] if type(draws) is list and draws else None
+    if type(draw) is not list or len(draw) != len(case["weights"]):
+        return None
+    for d, w in zip(draw, case["weights"]):
+        w = np.asarray(w)
+        if type(d) is not np.ndarray or d.shape != w.shape:
+            return None
+        if w.ndim == 1 and np.any(d != 0):
+            return None
+        if w.ndim == 2 and not np.allclose(np.linalg.norm(d, axis=0), np.linalg.norm(w, axis=0), rtol=1e-6, atol=1e-12):
+            return None
+    return ("the shapes, the zero directions of the 1-D arrays and the filter norms are right, but the random "
+            "numbers are others: draw one rng.standard_normal(w.shape) for every array of weights, in the "
+            "order of the list, 1-D arrays included, and nothing else from rng")
+
+
+# ---------------------------------------------------------------------------------------------
 # Hints
 
 
@@ -263,6 +401,15 @@ ASSIGNMENT = Assignment(
                  properties=props.perturbed_gd_properties, explain=_explainer("perturbed_gradient_descent", "noisy_path"),
                  describe=describe_perturbed_case,
                  public=lambda: public_perturbed()),
+        Exercise(name="linear_interpolation_losses", driver="interpolation", make_cases=interpolation_cases,
+                 reference=ref.interpolation_case, explain=_explainer("linear_interpolation_losses", "interpolation"),
+                 describe=describe_interpolation_case, public=lambda: public_interpolation()),
+        Exercise(name="filter_normalized_direction", driver="direction", make_cases=direction_cases,
+                 reference=ref.direction_case,
+                 explain=mutant_explainer("02_local_optima", "filter_normalized_direction", "direction", rtol=1e-9,
+                                          copy_case=True, skip_errors=True, first=_direction_first_hint,
+                                          fallback=_direction_fallback),
+                 describe=describe_direction_case, public=lambda: public_direction()),
     ),
 )
 
@@ -328,3 +475,28 @@ def public_perturbed() -> dict:
                    "expected": {"path": ref.perturbed_path(saddle.grad, x0, 0.1, n, scale, np.random.default_rng(seed))},
                    "tol": 1e-7, "atol": 1e-12}
             for name, scale, seed, n in (("perturbed_gd_no_noise", 0.0, 0, 40), ("perturbed_gd_seeded", 0.01, 1, 100))}
+
+
+def public_interpolation() -> dict:
+    """Rastrigin in 4-D from one point to another, alphas from −0.5 to 1.5; Himmelblau with unsorted alphas
+    that include both ends and points beyond them."""
+    cases = {
+        "interpolation_losses": ({"name": "rastrigin", "kwargs": {"dim": 4}}, [0.3, -1.2, 0.65, 1.1],
+                                 [-0.9, 0.4, 1.3, -0.25], np.linspace(-0.5, 1.5, 9)),
+        "interpolation_unsorted_alphas": (_surf("himmelblau"), [-2.5, 1.0], [3.5, -1.5],
+                                          np.array([1.0, 0.0, 0.25, 2.0, -1.0, 0.6])),
+    }
+    return {name: {"case": {"surface": surface, "theta_a": np.array(a, dtype=np.float64),
+                            "theta_b": np.array(b, dtype=np.float64), "alphas": alphas},
+                   "outputs": ["losses", "points"], "tol": 1e-9, "atol": 1e-12, "where_it_shows": True}
+            for name, (surface, a, b, alphas) in cases.items()}
+
+
+def public_direction() -> dict:
+    """A 6-4-3 MLP: columns of different norms and one all-zero column (a dead unit), biases; seeds 0 and 1."""
+    W1 = np.round(np.linspace(-1.0, 1.4, 24).reshape(6, 4) * np.array([1.0, 0.5, 0.0, 2.0]), 6)  # column 2: zeros
+    W2 = np.round(np.cos(np.arange(12.0)).reshape(4, 3) * np.array([0.3, 1.0, 3.0]), 6)
+    weights = [W1, np.array([0.1, -0.2, 0.0, 0.3]), W2, np.array([0.05, 0.0, -0.05])]
+    return {"filter_direction_mlp": {"case": {"weights": weights, "seeds": [0, 1]},
+                                     "outputs": [f"direction[{i}]" for i in range(len(weights))],
+                                     "tol": 1e-9, "atol": 1e-12, "where_it_shows": True}}

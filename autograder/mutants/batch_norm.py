@@ -10,7 +10,12 @@ Every function in ``MUTANTS`` is *wrong on purpose*. The correct conventions (ex
 and in eval mode the running statistics replace μ and σ². Defaults (``setdefault``): mode
 'train', eps 1e-5, momentum 0.1, running_mean zeros, running_var ones.
 
-The backward mutants read the cache of :func:`batchnorm_forward` below (a correct forward pass):
+The layer-norm mistakes (``layernorm_forward``, ``layernorm_backward``) are at the end: layer norm
+normalizes each sample (row) over its D features with the biased variance, keeps no state and
+ignores the mode.
+
+The backward mutants read the cache of :func:`batchnorm_forward` (or :func:`layernorm_forward`)
+below (a correct forward pass):
 the graders find the forward pass a backward pass belongs to by its name in the backward's
 module, as they find the learner's in the notebook.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MUTANTS", "batchnorm_forward"]
+__all__ = ["MUTANTS", "batchnorm_forward", "layernorm_forward"]
 
 
 def _defaults(x, bn_param, momentum=0.1, eps=1e-5):
@@ -455,4 +460,218 @@ MUTANTS = {
     },
     "batchnorm_backward": dict(_BACKWARD),
     "batchnorm_backward_alt": dict(_BACKWARD),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# layernorm_forward and layernorm_backward: per sample (row), over its D features, biased
+# variance, eps = ln_param.get("eps", 1e-5), no state, the same in train and eval mode.
+
+
+def _ln_eps(ln_param):
+    return ln_param.get("eps", 1e-5)
+
+
+def _ln_cache(x, xhat, std, gamma):
+    return {"x": x, "xhat": xhat, "std": std, "gamma": gamma}
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    """A correct forward pass whose cache the layer-norm backward mutants read."""
+    mu = x.mean(axis=1, keepdims=True)
+    std = np.sqrt(x.var(axis=1, keepdims=True) + _ln_eps(ln_param))
+    xhat = (x - mu) / std
+    return gamma * xhat + beta, _ln_cache(x, xhat, std, gamma)
+
+
+def ln_fwd_normalizes_columns(x, gamma, beta, ln_param):
+    mu, var = x.mean(axis=0), x.var(axis=0)  # batch norm's axis: each feature over the batch
+    xhat = (x - mu) / np.sqrt(var + _ln_eps(ln_param))
+    return gamma * xhat + beta, None
+
+
+def ln_fwd_unbiased_variance(x, gamma, beta, ln_param):
+    mu = x.mean(axis=1, keepdims=True)
+    var = x.var(axis=1, ddof=1, keepdims=True)  # divided by D − 1
+    return gamma * (x - mu) / np.sqrt(var + _ln_eps(ln_param)) + beta, None
+
+
+def ln_fwd_eps_outside_sqrt(x, gamma, beta, ln_param):
+    mu = x.mean(axis=1, keepdims=True)
+    std = np.sqrt(x.var(axis=1, keepdims=True)) + _ln_eps(ln_param)
+    return gamma * (x - mu) / std + beta, None
+
+
+def ln_fwd_divides_by_variance(x, gamma, beta, ln_param):
+    mu = x.mean(axis=1, keepdims=True)
+    return gamma * (x - mu) / (x.var(axis=1, keepdims=True) + _ln_eps(ln_param)) + beta, None
+
+
+def ln_fwd_ignores_eps(x, gamma, beta, ln_param):
+    mu = x.mean(axis=1, keepdims=True)
+    return gamma * (x - mu) / np.sqrt(x.var(axis=1, keepdims=True) + 1e-5) + beta, None  # ln_param["eps"] unread
+
+
+def ln_fwd_no_keepdims(x, gamma, beta, ln_param):
+    mu, var = x.mean(axis=1), x.var(axis=1)  # shape (N,): broadcast along the features, not the rows
+    return gamma * (x - mu) / np.sqrt(var + _ln_eps(ln_param)) + beta, None
+
+
+def ln_fwd_eval_like_batchnorm(x, gamma, beta, ln_param):
+    if ln_param.get("mode") == "eval":  # batch norm's eval branch, with its default running statistics
+        D = x.shape[1]
+        xhat = (x - ln_param.get("running_mean", np.zeros(D))) / np.sqrt(ln_param.get("running_var", np.ones(D))
+                                                                            + _ln_eps(ln_param))
+        return gamma * xhat + beta, None
+    return layernorm_forward(x, gamma, beta, ln_param)
+
+
+def ln_fwd_gamma_beta_swapped(x, gamma, beta, ln_param):
+    out, _ = layernorm_forward(x, beta, gamma, ln_param)
+    return out, None
+
+
+def ln_fwd_mutates_x(x, gamma, beta, ln_param):
+    mu = x.mean(axis=1, keepdims=True)
+    std = np.sqrt(x.var(axis=1, keepdims=True) + _ln_eps(ln_param))
+    x -= mu  # centres the caller's array in place
+    x /= std
+    return gamma * x + beta, None
+
+
+def _ln_unpack(cache):
+    return cache["xhat"], cache["std"], cache["gamma"]
+
+
+def _ln_dx(dxhat, xhat, std):
+    """The correct closed form, given the upstream gradient of x̂."""
+    D = dxhat.shape[1]
+    return (D * dxhat - dxhat.sum(axis=1, keepdims=True) - xhat * (dxhat * xhat).sum(axis=1, keepdims=True)) / (D * std)
+
+
+def ln_bwd_sums_over_features(dout, cache):
+    xhat, std, gamma = _ln_unpack(cache)
+    return _ln_dx(dout * gamma, xhat, std), (dout * xhat).sum(axis=1), dout.sum(axis=1)
+
+
+def ln_bwd_not_summed(dout, cache):
+    xhat, std, gamma = _ln_unpack(cache)
+    return _ln_dx(dout * gamma, xhat, std), dout * xhat, dout.copy()
+
+
+def ln_bwd_no_mean_path(dout, cache):
+    xhat, std, gamma = _ln_unpack(cache)
+    dxhat = dout * gamma
+    D = dout.shape[1]
+    return (D * dxhat - xhat * (dxhat * xhat).sum(axis=1, keepdims=True)) / (D * std), (dout * xhat).sum(axis=0), \
+        dout.sum(axis=0)
+
+
+def ln_bwd_no_variance_path(dout, cache):
+    xhat, std, gamma = _ln_unpack(cache)
+    dxhat = dout * gamma
+    return (dxhat - dxhat.mean(axis=1, keepdims=True)) / std, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def ln_bwd_batchnorm_formula(dout, cache):
+    xhat, std, gamma = _ln_unpack(cache)
+    dxhat = dout * gamma
+    N = dout.shape[0]  # batch norm's closed form: sums over the batch, divided by N
+    dx = (N * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (N * std)
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def ln_bwd_forgets_gamma(dout, cache):
+    xhat, std, gamma = _ln_unpack(cache)
+    return _ln_dx(dout, xhat, std), (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def ln_bwd_gamma_outside(dout, cache):
+    # γ multiplied after the feature sums: γ_k·(D·g_k − Σ_j g_j − x̂_k Σ_j g_j x̂_j) instead of γ inside the sums
+    xhat, std, gamma = _ln_unpack(cache)
+    return gamma * _ln_dx(dout, xhat, std), (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def ln_bwd_dgamma_with_x(dout, cache):
+    xhat, std, gamma = _ln_unpack(cache)
+    x = xhat * std  # the centred input
+    return _ln_dx(dout * gamma, xhat, std), (dout * x).sum(axis=0), dout.sum(axis=0)
+
+
+def ln_bwd_mutates_dout(dout, cache):
+    xhat, std, gamma = _ln_unpack(cache)
+    dgamma, dbeta = (dout * xhat).sum(axis=0), dout.sum(axis=0)
+    dout *= gamma  # the caller's upstream gradient is overwritten
+    return _ln_dx(dout, xhat, std), dgamma, dbeta
+
+
+MUTANTS["layernorm_forward"] = {
+    "normalizes_columns": (
+        ln_fwd_normalizes_columns,
+        "each feature (column) is normalized over the batch (axis=0; that is batch norm); layer norm "
+        "normalizes each sample (row) over its D features, axis=1"),
+    "unbiased_variance": (
+        ln_fwd_unbiased_variance,
+        "the variance is the unbiased one (divided by D − 1); layer norm, like "
+        "torch.nn.functional.layer_norm, divides by D"),
+    "eps_outside_sqrt": (
+        ln_fwd_eps_outside_sqrt,
+        "eps is added outside the square root: divide by √(σ² + eps)"),
+    "divides_by_variance": (
+        ln_fwd_divides_by_variance,
+        "x − μ is divided by the variance σ² + eps instead of the standard deviation √(σ² + eps)"),
+    "ignores_eps": (
+        ln_fwd_ignores_eps,
+        "ln_param['eps'] is ignored: use ln_param.get('eps', 1e-5), so that a given eps is used"),
+    "no_keepdims": (
+        ln_fwd_no_keepdims,
+        "the row statistics have shape (N,) and broadcast along the features: x − mu subtracts "
+        "row i's mean from column i. Keep them as a column, shape (N, 1) "
+        "(x.mean(axis=1, keepdims=True))"),
+    "eval_like_batchnorm": (
+        ln_fwd_eval_like_batchnorm,
+        "eval mode does something else than train mode (running statistics, as in batch norm); "
+        "layer norm has no running statistics and computes the same thing in both modes"),
+    "gamma_beta_swapped": (
+        ln_fwd_gamma_beta_swapped,
+        "gamma and beta are swapped: out = gamma·x̂ + beta"),
+    "mutates_x": (
+        ln_fwd_mutates_x,
+        "x is changed in place (x -= ...): compute new arrays"),
+}
+
+MUTANTS["layernorm_backward"] = {
+    "sums_over_features": (
+        ln_bwd_sums_over_features,
+        "dgamma and dbeta are summed over the features (axis=1); gamma and beta are shared by every "
+        "sample, so sum over the batch (axis=0), one value per feature, shape (D,)"),
+    "not_summed": (
+        ln_bwd_not_summed,
+        "dgamma and dbeta are not summed: every sample contributes to the same gamma and beta, so "
+        "sum dout·x̂ and dout over the batch (axis=0), shape (D,)"),
+    "no_mean_path": (
+        ln_bwd_no_mean_path,
+        "dx misses the path through the row mean: subtract each row's mean of dout·γ (over its "
+        "features) before dividing by σ"),
+    "no_variance_path": (
+        ln_bwd_no_variance_path,
+        "dx misses the path through the row variance: σ is treated as a constant; add the term "
+        "−x̂·mean(dout·γ·x̂) (means over each row's features)"),
+    "batchnorm_formula": (
+        ln_bwd_batchnorm_formula,
+        "dx uses batch norm's closed form, with sums over the batch (axis=0) and N; in layer norm "
+        "the statistics are per row, so the sums in dx run over the features (axis=1) and the count is D"),
+    "forgets_gamma": (
+        ln_bwd_forgets_gamma,
+        "dx forgets γ: the upstream gradient of x̂ is dout·γ"),
+    "gamma_outside": (
+        ln_bwd_gamma_outside,
+        "γ multiplies dx after the sums over the features; in layer norm γ differs from feature to "
+        "feature, so it belongs inside them: the gradient of x̂ is dout·γ, then sum that over each row"),
+    "dgamma_with_x": (
+        ln_bwd_dgamma_with_x,
+        "dgamma uses the centred input instead of the normalized x̂: out = γ·x̂ + β, so dgamma = Σ_i dout·x̂"),
+    "mutates_dout": (
+        ln_bwd_mutates_dout,
+        "dout is changed in place (dout *= ...): compute new arrays"),
 }

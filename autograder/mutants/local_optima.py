@@ -322,6 +322,151 @@ def pgd_mutates_x0(grad_fn, x0, learning_rate, num_steps, noise_scale, rng):
     return np.array(path)
 
 
+# ---------------------------------------------------------------------------------------------
+# linear_interpolation_losses
+
+
+def interp_swapped(loss_fn, theta_a, theta_b, alphas):
+    return np.array([loss_fn(alpha * theta_a + (1 - alpha) * theta_b) for alpha in alphas], dtype=np.float64)
+
+
+def interp_clipped(loss_fn, theta_a, theta_b, alphas):
+    return np.array([loss_fn((1 - a) * theta_a + a * theta_b) for a in np.clip(alphas, 0.0, 1.0)], dtype=np.float64)
+
+
+def interp_endpoints_evaluated(loss_fn, theta_a, theta_b, alphas):
+    start, end = loss_fn(theta_a), loss_fn(theta_b)  # "for reference", never used
+    del start, end
+    return np.array([loss_fn((1 - a) * theta_a + a * theta_b) for a in alphas], dtype=np.float64)
+
+
+def interp_relative_to_start(loss_fn, theta_a, theta_b, alphas):
+    start = loss_fn(theta_a)
+    return np.array([loss_fn((1 - a) * theta_a + a * theta_b) - start for a in alphas], dtype=np.float64)
+
+
+def interp_returns_list(loss_fn, theta_a, theta_b, alphas):
+    return [loss_fn((1 - a) * theta_a + a * theta_b) for a in alphas]
+
+
+def interp_list_of_arrays(loss_fn, theta_a, theta_b, alphas):
+    return [np.array([loss_fn((1 - a) * theta_a + a * theta_b)]) for a in alphas]
+
+
+def interp_missing_minus(loss_fn, theta_a, theta_b, alphas):
+    return np.array([loss_fn(theta_a + a * theta_b) for a in alphas], dtype=np.float64)
+
+
+def interp_evenly_spaced(loss_fn, theta_a, theta_b, alphas):
+    return np.array([loss_fn((1 - a) * theta_a + a * theta_b) for a in np.linspace(0.0, 1.0, len(alphas))],
+                    dtype=np.float64)
+
+
+def interp_vectorized(loss_fn, theta_a, theta_b, alphas):
+    along = np.vectorize(lambda a: loss_fn((1 - a) * theta_a + a * theta_b))  # no otypes: one extra call
+    return along(alphas)
+
+
+def interp_mutates_theta_a(loss_fn, theta_a, theta_b, alphas):
+    losses = np.zeros(len(alphas))
+    step = theta_b - theta_a
+    theta, done = theta_a, 0.0
+    for k, a in enumerate(alphas):
+        theta += (a - done) * step  # walks along the line in place: theta is theta_a
+        done = a
+        losses[k] = loss_fn(theta)
+    return losses
+
+
+# ---------------------------------------------------------------------------------------------
+# filter_normalized_direction
+
+
+def _by_columns(g, w, scale_to_w=True):
+    norms_w = np.linalg.norm(w, axis=0) if scale_to_w else np.ones(w.shape[1])
+    return g / np.linalg.norm(g, axis=0) * norms_w
+
+
+def direction_rows(weights, rng):
+    out = []
+    for w in weights:
+        g = rng.standard_normal(w.shape)
+        if w.ndim == 1:
+            out.append(np.zeros_like(w))
+        else:  # each row (an input's outgoing weights) rescaled: the transpose of a filter
+            out.append(_by_columns(g.T, w.T).T)
+    return out
+
+
+def direction_layer_norm(weights, rng):
+    out = []
+    for w in weights:
+        g = rng.standard_normal(w.shape)
+        out.append(np.zeros_like(w) if w.ndim == 1 else g / np.linalg.norm(g) * np.linalg.norm(w))
+    return out
+
+
+def direction_unnormalized(weights, rng):
+    out = []
+    for w in weights:
+        g = rng.standard_normal(w.shape)
+        out.append(np.zeros_like(w) if w.ndim == 1 else g)
+    return out
+
+
+def direction_unit_filters(weights, rng):
+    out = []
+    for w in weights:
+        g = rng.standard_normal(w.shape)
+        out.append(np.zeros_like(w) if w.ndim == 1 else _by_columns(g, w, scale_to_w=False))
+    return out
+
+
+def direction_biases_kept(weights, rng):
+    out = []
+    for w in weights:
+        g = rng.standard_normal(w.shape)
+        out.append(g if w.ndim == 1 else _by_columns(g, w))
+    return out
+
+
+def direction_matrices_only_drawn(weights, rng):
+    return [np.zeros_like(w) if w.ndim == 1 else _by_columns(rng.standard_normal(w.shape), w) for w in weights]
+
+
+def direction_global_random(weights, rng):
+    out = []
+    for w in weights:
+        g = np.random.standard_normal(w.shape)
+        out.append(np.zeros_like(w) if w.ndim == 1 else _by_columns(g, w))
+    return out
+
+
+def direction_own_generator(weights, rng):
+    own = np.random.default_rng(12345)
+    out = []
+    for w in weights:
+        g = own.standard_normal(w.shape)
+        out.append(np.zeros_like(w) if w.ndim == 1 else _by_columns(g, w))
+    return out
+
+
+def direction_uniform(weights, rng):
+    out = []
+    for w in weights:
+        g = rng.uniform(-1.0, 1.0, w.shape)
+        out.append(np.zeros_like(w) if w.ndim == 1 else _by_columns(g, w))
+    return out
+
+
+def direction_overwrites_list(weights, rng):
+    for i, w in enumerate(weights):
+        g = rng.standard_normal(w.shape)
+        weights[i] = np.zeros_like(w) if w.ndim == 1 else _by_columns(g, w)
+    return weights
+
+
+
 MUTANTS = {
     "numerical_hessian": {
         "forward_differences": (
@@ -441,5 +586,75 @@ MUTANTS = {
         "mutates_x0": (
             pgd_mutates_x0,
             "x0 is changed in place (x = x0; x -= ...): start from a copy"),
+    },
+    "linear_interpolation_losses": {
+        "swapped": (
+            interp_swapped,
+            "alpha and 1 − alpha are swapped: alpha = 0 must give theta_a and alpha = 1 theta_b"),
+        "clipped": (
+            interp_clipped,
+            "the alphas are clipped to [0, 1]: alphas below 0 or above 1 extend the line beyond theta_a and theta_b"),
+        "endpoints_evaluated": (
+            interp_endpoints_evaluated,
+            "loss_fn is also called at theta_a and theta_b: call it exactly once per alpha, in order, and at nothing "
+            "else (on a network every call is a pass over the data)"),
+        "relative_to_start": (
+            interp_relative_to_start,
+            "the losses are reported relative to the loss at theta_a: return the losses themselves"),
+        "returns_list": (
+            interp_returns_list,
+            "the losses come back as a Python list: return one float64 NumPy array of shape (n,)"),
+        "list_of_arrays": (
+            interp_list_of_arrays,
+            "the losses come back as a list of arrays: return one float64 NumPy array of shape (n,), a number per alpha"),
+        "missing_minus": (
+            interp_missing_minus,
+            "the point is theta_a + alpha·theta_b: the line from theta_a moves along theta_b − theta_a"),
+        "evenly_spaced": (
+            interp_evenly_spaced,
+            "the alphas are replaced by evenly spaced values in [0, 1]: use the given alphas, in their order"),
+        "vectorized": (
+            interp_vectorized,
+            "np.vectorize without otypes calls loss_fn once more, on the first alpha, to learn the output type: "
+            "loop over the alphas, or give np.vectorize otypes=[float]"),
+        "mutates_theta_a": (
+            interp_mutates_theta_a,
+            "theta_a is changed in place (theta = theta_a; theta += ...): build each point as a new array"),
+    },
+    "filter_normalized_direction": {
+        "rows": (
+            direction_rows,
+            "each row of W is rescaled: a filter of a (fan_in, fan_out) matrix is a column, the incoming weights "
+            "of one unit"),
+        "layer_norm": (
+            direction_layer_norm,
+            "the whole matrix is rescaled to the norm of W (layer normalization): rescale each column to the norm "
+            "of that column of W"),
+        "unnormalized": (
+            direction_unnormalized,
+            "the Gaussian draw is not rescaled: each column must get the norm of the same column of W"),
+        "unit_filters": (
+            direction_unit_filters,
+            "each column has norm 1: rescale it to the norm of the same column of W"),
+        "biases_kept": (
+            direction_biases_kept,
+            "the 1-D arrays (biases) keep their random draw: their direction is zero"),
+        "matrices_only_drawn": (
+            direction_matrices_only_drawn,
+            "nothing is drawn for the 1-D arrays: draw one rng.standard_normal(w.shape) for every array of "
+            "weights, in order, 1-D arrays included (then set their direction to zero)"),
+        "global_random": (
+            direction_global_random,
+            "the direction is drawn from np.random (two generators of the same seed give different directions), "
+            "not from the rng argument"),
+        "own_generator": (
+            direction_own_generator,
+            "the direction comes from a generator created inside the function, not from the rng argument"),
+        "uniform": (
+            direction_uniform,
+            "the draw is uniform (rng.uniform): Li et al. draw Gaussian directions, rng.standard_normal"),
+        "overwrites_list": (
+            direction_overwrites_list,
+            "the list of weights is overwritten (weights[i] = ...) and returned: build and return a new list"),
     },
 }

@@ -15,6 +15,9 @@ running_mean zeros(D), running_var ones(D).
 The backward reference does not follow a computation graph or the usual closed form: for each
 feature it builds the full N×N Jacobian ∂out_i/∂x_k = γ/σ̃ · (δ_ik − 1/N − x̂_i x̂_k / N)
 (σ̃ = √(σ² + eps)) element by element and multiplies it by the upstream gradient.
+
+Layer norm (``torch.nn.functional.layer_norm`` over the last axis) is at the end, with the same
+approach per sample (row) instead of per feature.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import math
 import numpy as np
 
 __all__ = ["DEFAULTS", "forward_step", "backward_step", "batchnorm_forward_case", "batchnorm_backward_case",
+           "layernorm_step", "layernorm_backward_step", "layernorm_forward_case", "layernorm_backward_case",
            "REFERENCES"]
 
 DEFAULTS = {"mode": "train", "eps": 1e-5, "momentum": 0.1}
@@ -139,3 +143,87 @@ REFERENCES = {
     "batchnorm_backward": batchnorm_backward_case,
     "batchnorm_backward_alt": batchnorm_backward_case,
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer normalization (``torch.nn.functional.layer_norm(x, (D,), gamma, beta, eps)``): every
+# statistic is taken per sample (row), over its D features, with the biased variance; no state,
+# the same computation in train and eval mode. Written with explicit loops over rows and features;
+# the backward pass builds each row's D×D Jacobian ∂out_j/∂x_k = γ_j/σ̃ · (δ_jk − 1/D − x̂_j x̂_k / D).
+
+
+def _row_stats(x, i):
+    """Mean and biased variance of row i, two passes, plain Python sums."""
+    d = x.shape[1]
+    mean = 0.0
+    for j in range(d):
+        mean += float(x[i, j])
+    mean /= d
+    var = 0.0
+    for j in range(d):
+        c = float(x[i, j]) - mean
+        var += c * c
+    return mean, var / d
+
+
+def layernorm_step(x, gamma, beta, eps: float) -> np.ndarray:
+    """The output of a correct layernorm_forward."""
+    x = np.asarray(x, dtype=np.float64)
+    n, d = x.shape
+    out = np.empty((n, d))
+    for i in range(n):
+        mean, var = _row_stats(x, i)
+        s = math.sqrt(var + eps)
+        for j in range(d):
+            out[i, j] = float(gamma[j]) * (float(x[i, j]) - mean) / s + float(beta[j])
+    return out
+
+
+def layernorm_backward_step(x, gamma, eps: float, dout):
+    """(dx, dgamma, dbeta) of layer norm at ``x``, through each row's explicit Jacobian."""
+    x = np.asarray(x, dtype=np.float64)
+    dout = np.asarray(dout, dtype=np.float64)
+    n, d = x.shape
+    dx, dgamma, dbeta = np.zeros((n, d)), np.zeros(d), np.zeros(d)
+    for i in range(n):
+        mean, var = _row_stats(x, i)
+        s = math.sqrt(var + eps)
+        xhat = [(float(x[i, j]) - mean) / s for j in range(d)]
+        for j in range(d):
+            dbeta[j] += float(dout[i, j])
+            dgamma[j] += float(dout[i, j]) * xhat[j]
+        for k in range(d):  # dx_ik = Σ_j dout_ij · ∂out_ij/∂x_ik
+            total = 0.0
+            for j in range(d):
+                jac = float(gamma[j]) / s * ((1.0 if j == k else 0.0) - 1.0 / d - xhat[j] * xhat[k] / d)
+                total += float(dout[i, j]) * jac
+            dx[i, k] = total
+    return dx, dgamma, dbeta
+
+
+def _ln_eps(case) -> float:
+    return float((case.get("bn_param") or {}).get("eps", 1e-5))
+
+
+def layernorm_forward_case(case) -> dict:
+    """Driver output of a correct ``layernorm_forward`` on a ``batchnorm`` case (no state recorded)."""
+    gamma = np.asarray(case["gamma"], dtype=np.float64)
+    beta = np.asarray(case["beta"], dtype=np.float64)
+    steps = [{"out": layernorm_step(x, gamma, beta, _ln_eps(case)), "bn_param": {}} for x in case["x"]]
+    return {"steps": steps, "mutated": []}
+
+
+def layernorm_backward_case(case) -> dict:
+    """Driver output of a correct ``layernorm_backward`` on a ``batchnorm`` case with ``dout``."""
+    gamma = np.asarray(case["gamma"], dtype=np.float64)
+    beta = np.asarray(case["beta"], dtype=np.float64)
+    eps = _ln_eps(case)
+    steps = []
+    for x, dout in zip(case["x"], case["dout"]):
+        dx, dgamma, dbeta = layernorm_backward_step(x, gamma, eps, dout)
+        steps.append({"out": layernorm_step(x, gamma, beta, eps), "dx": dx, "dgamma": dgamma, "dbeta": dbeta})
+    return {"steps": steps, "mutated": []}
+
+
+REFERENCES["layernorm_forward"] = layernorm_forward_case
+REFERENCES["layernorm_backward"] = layernorm_backward_case

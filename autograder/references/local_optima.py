@@ -13,6 +13,11 @@ Conventions (docs/conventions.md, and the docstrings of the notebook):
         and it is farther than tol (Euclidean) from every minimum kept before; rows in the order of
         the starts that first reach them; shape (k, d).
     perturbed_gradient_descent: x ← x − lr·∇f(x) + noise_scale·ξ, ξ ~ N(0, I) from rng, every step.
+    linear_interpolation_losses(loss_fn, θa, θb, alphas): [loss_fn((1 − α)·θa + α·θb) for α in alphas],
+        float64, shape (n,); loss_fn called once per α, in order, and at nothing else.
+    filter_normalized_direction(weights, rng): one rng.standard_normal(w.shape) per array of
+        ``weights``, in order; a 1-D array's direction is zero; in a 2-D (fan_in, fan_out) matrix
+        each column (a neuron's incoming weights) is rescaled to the norm of that column of w.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import math
 import numpy as np
 
 __all__ = ["hessian_fd", "classify", "descend", "minima_from_starts", "classify_case", "find_minima_case",
-           "perturbed_path"]
+           "perturbed_path", "interpolation_points", "interpolation_case", "filter_direction", "direction_case"]
 
 
 def hessian_fd(f, x, h=1e-4) -> np.ndarray:
@@ -123,3 +128,51 @@ def perturbed_path(grad, x0, learning_rate, num_steps, noise_scale, rng) -> np.n
         x = new
         path[t + 1] = x
     return path
+
+
+def interpolation_points(theta_a, theta_b, alphas) -> np.ndarray:
+    """Rows (1 − α)·θa + α·θb, one per α, built coordinate by coordinate; shape (n, d)."""
+    a = np.array(theta_a, dtype=np.float64)
+    b = np.array(theta_b, dtype=np.float64)
+    alphas = np.array(alphas, dtype=np.float64).reshape(-1)
+    points = np.zeros((len(alphas), a.shape[0]))
+    for k, alpha in enumerate(alphas):
+        for i in range(a.shape[0]):
+            points[k, i] = (1.0 - alpha) * a[i] + alpha * b[i]
+    return points
+
+
+def interpolation_case(case) -> dict:
+    """Driver output of a correct ``linear_interpolation_losses`` on an ``interpolation`` case (grader side)."""
+    from autograder.drivers import surface_from_spec
+
+    s = surface_from_spec(case["surface"])
+    points = interpolation_points(case["theta_a"], case["theta_b"], case["alphas"])
+    losses = np.array([float(s.value(p)) for p in points], dtype=np.float64)
+    return {"result": losses, "points where loss_fn was called": points, "mutated": []}
+
+
+def filter_direction(weights, rng) -> list:
+    """Li et al.'s filter-normalized Gaussian direction (the course's draw order), column by column."""
+    out = []
+    for w in weights:
+        w = np.array(w, dtype=np.float64)
+        g = rng.standard_normal(w.shape)
+        if w.ndim == 1:
+            out.append(np.zeros(w.shape))
+            continue
+        d = np.zeros(w.shape)
+        for j in range(w.shape[1]):
+            w_norm = math.sqrt(float(np.sum(w[:, j] ** 2)))
+            g_norm = math.sqrt(float(np.sum(g[:, j] ** 2)))
+            d[:, j] = g[:, j] * (w_norm / g_norm)
+        out.append(d)
+    return out
+
+
+def direction_case(case) -> dict:
+    """Driver output of a correct ``filter_normalized_direction`` on a ``direction`` case: one draw per
+    seed, then the first seed again."""
+    seeds = [int(s) for s in case["seeds"]]
+    return {"result": [filter_direction(case["weights"], np.random.default_rng(s)) for s in seeds + seeds[:1]],
+            "mutated": []}
