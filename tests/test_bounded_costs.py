@@ -303,7 +303,7 @@ def test_a_runner_stopped_mid_notebook_still_gives_back_what_ran(sandbox, tmp_pa
             "loop past the notebook timeout": "while True:\n    pass"}[ending]
     nb = _notebook(["#a title", *_PRINTS, last, "print('never')"])
     t0 = time.monotonic()
-    graded, report, executed, notes, flags = _run_kernel(sandbox, tmp_path, nb, cell_timeout=60.0,
+    graded, report, executed, notes, flags, _ = _run_kernel(sandbox, tmp_path, nb, cell_timeout=60.0,
                                                          notebook_timeout=20.0)
     assert time.monotonic() - t0 < 120
     assert report.get("finished") is False and report.get("last_cell") == 5
@@ -319,7 +319,7 @@ def test_a_runner_stopped_mid_notebook_still_gives_back_what_ran(sandbox, tmp_pa
 
 def test_a_finished_run_writes_the_notebook_once_and_it_is_used(sandbox, tmp_path):
     nb = _notebook(_PRINTS + ["1 / 0"])
-    graded, report, executed, notes, flags = _run_kernel(sandbox, tmp_path, nb)
+    graded, report, executed, notes, flags, _ = _run_kernel(sandbox, tmp_path, nb)
     assert report["finished"] is True and not flags
     assert [c.outputs[0].get("text") for c in graded.cells[:5]] == [f"cell {i}\n" for i in range(5)]
     assert graded.cells[5].outputs[0]["ename"] == "ZeroDivisionError"

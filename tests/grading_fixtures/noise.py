@@ -13,10 +13,12 @@ _warnings.warn("this cell is noisy", UserWarning)
 _logging.getLogger("mine").warning("a log record on stderr")
 """
 _WARN_IN_FUNCTION = ("    if config is None:",
-                     "    import sys as _sys, warnings as _warnings\n"
+                     "    import warnings as _warnings\n"
                      "    _warnings.warn('velocity is fun', RuntimeWarning)\n"
-                     "    print('debug: in sgd_momentum', file=_sys.stderr)\n"
                      "    if config is None:")
+# A warning inside the function is shown once per place (Python's default filter); an unconditional
+# print there would run on every call of 03's experiments (thousands) and rightly be cut
+# ("output-truncated"), which is a different fixture's point.
 
 _EXTRA_FILES = {
     "numpy.py": b"raise SystemExit('the planted numpy.py was imported')\n",
@@ -34,7 +36,7 @@ FIXTURES = [
                                                             replace=_WARN_IN_FUNCTION),
                                               solution_cell("momentum_optimal_params", prepend=_STDERR_AND_WARNINGS)),
             status="graded", scores=FULL,
-            description="warnings, logging and prints on stderr, at the top of solution cells and inside a function"),
+            description="warnings, logging and prints on stderr at the top of solution cells, a warning inside a function"),
     Fixture("noise-all-tests-deleted", edit(delete_cell("test_sgd_momentum"), delete_cell("test_nesterov_momentum"),
                                             delete_cell("test_momentum_optimal_params")),
             status="missing-cells-restored", scores=FULL, description="every test cell deleted: all put back"),
