@@ -3,6 +3,7 @@
     nnopt-grade ASSIGNMENT_ID SUBMISSIONS_DIR --out OUT_DIR [--workers N] [--scheduler ADDRESS]
                 [--course-dir DIR] [--allow-unsandboxed] [--timeout SECONDS] [--grades-only] ...
     nnopt-grade report OUT_DIR      (rebuild OUT_DIR/report.html from OUT_DIR/results/)
+    nnopt-grade feedback OUT_DIR    (feedback HTML for a --grades-only run, from OUT_DIR/results/)
 
 SUBMISSIONS_DIR has nbgrader's layout, ``<student_id>/<assignment_id>/*.ipynb`` (``submitted/``
 after ``nbgrader collect``). Every submission runs in a bubblewrap sandbox; its score comes from
@@ -65,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"processes and threads per sandbox (default {_d('nproc')})")
     p.add_argument("--grades-only", action="store_true",
                    help="the verified scores only, in about a second per submission: the notebooks' experiments "
-                        "are not run and no feedback HTML is written (flag 'grades-only'); the same sandbox, "
+                        "are not run and no feedback HTML is written (flag 'grades-only'; 'nnopt-grade feedback OUT_DIR' "
+                        "renders it later); the same sandbox, "
                         "restored cells, secret seed and verifier, so the same scores")
     p.add_argument("--student", action="append", dest="students", metavar="ID", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade even submissions already graded with the same inputs")
@@ -102,10 +104,38 @@ def report_main(argv: list[str]) -> int:
     return 0
 
 
+def feedback_main(argv: list[str]) -> int:
+    """``nnopt-grade feedback OUT_DIR``: render the feedback HTML a --grades-only run left out, from the
+    stored results in OUT_DIR/results/ (no regrading; the scores stay as they are)."""
+    from .grading.later_feedback import render_stored_feedback
+
+    p = argparse.ArgumentParser(prog="nnopt-grade feedback", description=feedback_main.__doc__.split(": ", 1)[1])
+    p.add_argument("out", metavar="OUT_DIR", type=Path)
+    p.add_argument("--course-dir", type=Path, default=None, help="the nbgrader course graded into (default: as nnopt-grade)")
+    p.add_argument("--student", action="append", dest="students", metavar="ID", help="only this student (repeatable)")
+    p.add_argument("--no-gradebook", action="store_true", help="write OUT_DIR/feedback only, not the course's feedback/")
+    p.add_argument("--feedback-timeout", type=float, default=_d("feedback_timeout"), metavar="SECONDS",
+                   help=f"per feedback HTML (default {_d('feedback_timeout'):g})")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    if not (args.out / "results").is_dir():
+        print(f"nnopt-grade feedback: {_printable(args.out)}/results does not exist: grade a class with "
+              "--out there first", file=sys.stderr)
+        return 2
+    rendered, already = render_stored_feedback(args.out, args.course_dir, students=args.students,
+                                               course_files=not args.no_gradebook, timeout=args.feedback_timeout,
+                                               progress=not args.no_progress)
+    print(f"feedback rendered for {rendered} submission(s); {already} had it already "
+          f"(in {_printable(args.out)}/feedback)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["report"]:
         return report_main(argv[1:])
+    if argv[:1] == ["feedback"]:
+        return feedback_main(argv[1:])
     args = build_parser().parse_args(argv)
     from .grading.coordinator import grade_class
 

@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, LogNorm, PowerNorm
 from matplotlib.ticker import LogFormatterSciNotation
 from matplotlib.lines import Line2D
+from matplotlib.transforms import offset_copy
 
 __all__ = [
     "PALETTE",
@@ -133,6 +134,18 @@ def _contour_levels(Z: np.ndarray, levels, log: bool):
     return levels, LogNorm(levels[0], levels[-1]), offset
 
 
+def _spread_ticks(norm, most: int = 10) -> np.ndarray:
+    """Round tick values for a colour bar drawn through ``norm``, at least 1/``most`` of the bar
+    apart: linear ticks on a √-spaced bar crowd its top ("100" printed over "120")."""
+    candidates = plt.MaxNLocator(12, steps=[1, 2, 5, 10]).tick_values(norm.vmin, norm.vmax)
+    candidates = candidates[(candidates >= norm.vmin) & (candidates <= norm.vmax)]
+    kept = []
+    for value in candidates[::-1]:  # from the top, where they crowd
+        if not kept or float(norm(kept[-1])) - float(norm(value)) >= 1.0 / most:
+            kept.append(value)
+    return np.sort(np.asarray(kept, dtype=np.float64))
+
+
 def plot_contour_paths(surface, paths=None, ax=None, n=200, levels=30, title=None, show_minima=True,
                        grid=None, colorbar=None):
     """Contour plot of a 2-D ``surface`` with optimizer paths drawn on it.
@@ -180,6 +193,8 @@ def _draw_surface(ax, surface, grid=None, n=200, levels=30, show_minima=True, co
             lo, hi = np.log10(norm.vmin), np.log10(norm.vmax)
             cb.set_ticks(10.0 ** np.arange(np.ceil(lo), np.floor(hi) + 1))
             cb.formatter = LogFormatterSciNotation()
+        elif isinstance(norm, PowerNorm):  # the bar is in √ space: round ticks spread evenly there
+            cb.set_ticks(_spread_ticks(norm))
         else:
             cb.locator = plt.MaxNLocator(6)
         cb.update_ticks()
@@ -251,8 +266,14 @@ def _path_legend(ax, handles):
     """Legend below the axes: inside, it would hide parts of the paths."""
     if not handles:
         return None
-    return ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small",
-                     ncol=_legend_columns(handles), frameon=False)
+    # a fixed distance in points below the axes (clear of the tick labels and the x label), not a
+    # fraction of the axes' height: a short axes (the six-hump camel's) put the legend over "x1"
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-_LEGEND_DROP_PT, units="points")
+    return ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
+                     fontsize="small", ncol=_legend_columns(handles), frameon=False)
+
+
+_LEGEND_DROP_PT = 38.0  # tick (3.5) + pad (3.5) + tick label (10) + label pad (4) + "$x_1$" (~14) + a gap
 
 
 def _smooth(y: np.ndarray, smooth) -> np.ndarray:

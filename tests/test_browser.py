@@ -433,6 +433,27 @@ def _assert_rendered_figure(page) -> None:
     assert any(ok and w > 50 and h > 50 for ok, w, h in sizes), f"no decoded figure image: {sizes}"
 
 
+_OVERFLOW_JS = """cells => cells.flatMap((cell, i) => {
+    const edge = cell.getBoundingClientRect().right + 1;
+    const out = [];
+    for (const o of cell.querySelectorAll('.jp-OutputArea-output')) {
+        if (o.scrollWidth > o.clientWidth + 1) out.push(`cell ${i}: an output scrolls sideways (${o.scrollWidth} px in ${o.clientWidth} px)`);
+        for (const el of o.querySelectorAll('img, .jupyter-widgets')) {
+            const r = el.getBoundingClientRect();
+            if (r.width > 0 && r.right > edge) out.push(`cell ${i}: ${el.tagName.toLowerCase()} ends ${Math.round(r.right - edge)} px past the cell`);
+        }
+    }
+    return out;
+})"""
+
+
+def _assert_nothing_overflows(page) -> None:
+    """No figure or widget is wider than the notebook: nothing sticks out of its cell, and no output
+    needs a sideways scroll bar (the Lab window is 1400 px wide, a usual laptop screen)."""
+    wide = page.locator(CODE_CELLS).evaluate_all(_OVERFLOW_JS)
+    assert not wide, "\n".join(wide)
+
+
 def _assert_rendered_slider(page):
     """An ipywidgets slider is rendered by the widget manager (not 'Loading widget...' text)."""
     slider = page.locator(f"{OUTPUTS} .jupyter-widgets.widget-slider").first
@@ -518,6 +539,7 @@ def _run_untouched_student_notebook(page, server: LabServer, aid: str, phase) ->
         _run_code_cells(page, nb)
     _assert_no_broken_cells(page)
     _assert_rendered_figure(page)
+    _assert_nothing_overflows(page)
     _assert_stub_raises(page)
 
 
@@ -573,6 +595,14 @@ def test_lab_stack_renders_plots_widgets_and_validate(page, lab_server, tmp_path
             assert _run_code_cells(page, nb) == 5
         _assert_no_broken_cells(page)  # e.g. nnopt_helpers importable in Lab's kernel
         _assert_rendered_figure(page)
+        _assert_nothing_overflows(page)
+        # ... and the overflow check sees a figure that is too wide (a 3000 px image, put in and
+        # taken out again)
+        page.locator(f"{OUTPUTS} img").first.evaluate("i => { i.dataset.w = i.style.cssText; "
+                                                      "i.style.cssText = 'width:3000px; max-width:none'; }")
+        assert page.locator(CODE_CELLS).evaluate_all(_OVERFLOW_JS), "the overflow check missed a 3000 px image"
+        page.locator(f"{OUTPUTS} img").first.evaluate("i => { i.style.cssText = i.dataset.w; }")
+        _assert_nothing_overflows(page)
         slider = _assert_rendered_slider(page)
         _assert_stub_raises(page)
 

@@ -3,6 +3,7 @@ and nbgrader's own autograde gives the solution full marks and the untouched stu
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -87,23 +88,38 @@ def test_student_notebook_holds_no_solution_or_hidden_test(student):
     assert stubs and all("raise NotImplementedError" in c.source for c in stubs)
 
 
-def _execute(path: Path, workdir: Path) -> tuple[nbformat.NotebookNode, float]:
+_LAYOUT_ON = ("import sys as _s\n"
+              f"_s.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+              "import figure_layout as _fl\n_fl.install()")
+_LAYOUT_REPORT = "import json as _j\nprint(_j.dumps(_fl.FOUND))"
+
+
+def _execute(path: Path, workdir: Path) -> tuple[nbformat.NotebookNode, float, list[str]]:
+    """Run a notebook as Jupyter would, with ``tests/figure_layout.py`` checking every figure it
+    renders; returns the executed notebook, the seconds it took and the overlaps found."""
     nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(_LAYOUT_ON))
+    nb.cells.append(nbformat.v4.new_code_cell(_LAYOUT_REPORT))
     start = time.perf_counter()
     NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=False,
                    resources={"metadata": {"path": str(workdir)}}).execute()
-    return nb, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    report = nb.cells.pop()
+    nb.cells.pop(0)
+    return nb, seconds, json.loads(report.outputs[0]["text"])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", SOLUTIONS, ids=_ids(SOLUTIONS))
 def test_solution_notebook_runs_top_to_bottom(source, tmp_path):
     shutil.copytree(source.parent, tmp_path / source.parent.name)
-    nb, seconds = _execute(source, tmp_path / source.parent.name)
+    nb, seconds, overlaps = _execute(source, tmp_path / source.parent.name)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
     assert images, "the notebook should draw figures"
+    # colour bars, legends, titles and tick labels stay clear of each other in every figure drawn
+    assert overlaps == [], "\n".join(overlaps)
     print(f"{source.name} executed in {seconds:.1f} s")
 
 

@@ -168,3 +168,32 @@ def test_regrading_one_student_keeps_the_rest_of_the_class(graded_class):
     assert after.keys() == before.keys() and len(after) == 6
     assert {k: r["score"] for k, r in after.items()} == {k: r["score"] for k, r in before.items()}
     assert json.loads((graded_class / "report.json").read_text())["submissions"] == 6
+
+
+@pytest.mark.slow
+def test_feedback_of_a_grades_only_run_is_rendered_afterwards(graded_class):
+    """``nnopt-grade feedback OUT``: the pages --grades-only left out, from the stored results, where a
+    full run puts them (OUT and the course's feedback/), kept in the stored result; no regrading."""
+    import html
+    from pathlib import Path
+
+    from autograder.grading.coordinator import _safe_name
+
+    course, stem = graded_class.parent / "course", Path(NOTEBOOK).stem
+    grades = (graded_class / "grades.csv").read_text()
+    assert not list(graded_class.glob("feedback/**/*.html"))  # grades-only writes none
+    with redirect_stdout(io.StringIO()) as buf:
+        assert cli.main(["feedback", str(graded_class), "--course-dir", str(course), "--no-progress"]) == 0
+    assert "feedback rendered for 6 submission(s); 0 had it already" in buf.getvalue()
+    page = html.unescape((graded_class / "feedback" / _safe_name("bob") / ASSIGNMENT_ID / f"{stem}.html").read_text())
+    assert "Score: 6 / 10" in page and "velocity adds +learning_rate" in page
+    assert "graded for its score only" in page and "BEGIN HIDDEN TESTS" not in page
+    assert (course / "feedback" / "bob" / ASSIGNMENT_ID / f"{stem}.html").read_text() == \
+        (graded_class / "feedback" / _safe_name("bob") / ASSIGNMENT_ID / f"{stem}.html").read_text()
+    stored = json.loads((graded_class / "results" / f"{_safe_name('bob')}.json").read_text())
+    assert stored["feedback_html"] and "grades-only" in stored["flags"]  # kept: the report links it
+    assert (graded_class / "grades.csv").read_text() == grades  # the scores are not touched
+    with redirect_stdout(io.StringIO()) as buf:  # a second call has nothing left to do
+        assert cli.main(["feedback", str(graded_class), "--course-dir", str(course), "--no-progress"]) == 0
+    assert "feedback rendered for 0 submission(s); 6 had it already" in buf.getvalue()
+    assert cli.main(["feedback", str(graded_class / "nowhere")]) == 2

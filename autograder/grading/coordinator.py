@@ -620,17 +620,17 @@ def _write_files(course: Course, opts: GradeOptions, results: list[dict], assign
     A student whose files cannot be written is marked ``grader-error``; the others are written."""
     for r in results:
         try:
-            _write_files_of(course, opts, r, assignment_id, notebook, submissions,
+            _write_files_of(course, Path(opts.out_dir), r, assignment_id, notebook, submissions,
                             course_files and "bad-student-id" not in (r.get("flags") or []))
         except Exception as exc:  # noqa: BLE001 - one student's files must not stop the others'
             _mark(r, "grader-error", f"the feedback or autograded files could not be written: {type(exc).__name__}: {exc}"[:300])
 
 
-def _write_files_of(course: Course, opts: GradeOptions, r: dict, assignment_id: str, notebook: str,
+def _write_files_of(course: Course, out_dir: Path, r: dict, assignment_id: str, notebook: str,
                     submissions: dict, course_files: bool) -> None:
     stem = Path(notebook).stem
     sid = r["student_id"]
-    targets = [Path(opts.out_dir) / "feedback" / _safe_name(sid) / assignment_id]
+    targets = [out_dir / "feedback" / _safe_name(sid) / assignment_id]
     adir = course.path(course.coursedir.autograded_directory, sid, assignment_id)
     fdir = course.path(course.coursedir.feedback_directory, sid, assignment_id)
     # nbgrader's own files beside the notebook: the timestamp (late penalties) and the secret

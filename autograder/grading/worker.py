@@ -339,6 +339,10 @@ def _summary_markdown(result: SubmissionResult) -> str:
     lines.append("")
     lines.append("Each graded function was called again, outside your notebook, on fresh test cases; "
                  "that result is your score.")
+    if "grades-only" in result.flags:
+        lines.append("")
+        lines.append("This submission was graded for its score only: the notebook's experiments were not run, "
+                     "so the notebook below has no outputs. The score is the one a full run gives.")
     lines.append("")
     lines.append("| exercise | points | result |")
     lines.append("|---|---|---|")
@@ -639,7 +643,6 @@ def feedback(job: GradeJob, result: SubmissionResult, graded_nb, t0: float) -> d
     """Step 5: the status, the autograded notebook and the feedback HTML; the result in JSON form
     (``seconds`` counted from ``t0``)."""
     result.status = choose_status(result.flags)
-    scores = {gid: c.score for gid, c in result.cells.items()}
     if result.timings is None:
         result.timings = {}
     # Nothing the submission wrote (markdown, raw cells, attachments, metadata, the kernel's outputs)
@@ -649,23 +652,30 @@ def feedback(job: GradeJob, result: SubmissionResult, graded_nb, t0: float) -> d
     graded_nb = sanitize_notebook(graded_nb)
     result.timings["sanitize_s"] = elapsed(t_clean)
     result.autograded = nbformat.writes(graded_nb)
+    if not job.options.get("grades_only"):
+        render_feedback(result, graded_nb, job.hidden_delimiters, float(job.options["feedback_timeout"]))
+    result.seconds = elapsed(t0)
+    return result.to_dict()
+
+
+def render_feedback(result: SubmissionResult, graded_nb, hidden_delimiters: tuple, timeout: float) -> None:
+    """The feedback HTML of a graded notebook (already sanitized) into ``result.feedback_html``: the
+    notebook without hidden tests, headed by the grading summary. Also used afterwards, on the stored
+    result of a ``grades_only`` run (``nnopt-grade feedback``)."""
     t_fb = time.monotonic()
-    if job.options.get("grades_only"):
-        result.seconds = elapsed(t0)
-        return result.to_dict()
+    scores = {gid: c.score for gid, c in result.cells.items()}
     try:
-        fb = nbs.feedback_notebook(graded_nb, _summary_markdown(result), scores, *job.hidden_delimiters)
+        fb = nbs.feedback_notebook(graded_nb, _summary_markdown(result), scores, *hidden_delimiters)
         # The learner's own markdown cells are rendered here, in the grader, and nbconvert's markdown
         # parser is quadratic on some inputs (a 1 MB cell of "[[[...]]]" takes hours): bound it.
-        with _deadline(float(job.options["feedback_timeout"])):
+        with _deadline(timeout):
             result.feedback_html = nbs.render_feedback_html(
-                fb, notebook_name=Path(job.notebook).stem, score=result.score, max_score=result.max_score)
+                fb, notebook_name=Path(result.notebook or "notebook").stem, score=result.score,
+                max_score=result.max_score)
     except Exception as exc:  # noqa: BLE001 - feedback must not lose the grade
         import html  # the summary (score, per-exercise results, notes) still reaches the learner
 
         result.feedback_html = (f"<html><body><p>Feedback could not be rendered: {type(exc).__name__}</p>"
                                 f"<pre>{html.escape(_summary_markdown(result))}</pre></body></html>")
         result.notes.append(f"feedback could not be rendered: {type(exc).__name__}: {exc}"[:300])
-    result.timings["feedback_s"] = elapsed(t_fb)
-    result.seconds = elapsed(t0)
-    return result.to_dict()
+    (result.timings if result.timings is not None else {})["feedback_s"] = elapsed(t_fb)
