@@ -4,6 +4,7 @@ idempotent re-runs, the Dask path, the unsandboxed fallback, and the nbgrader wo
 from __future__ import annotations
 
 import copy
+import datetime
 import csv
 import json
 import os
@@ -20,7 +21,7 @@ from autograder.grading import notebooks as nbs
 from autograder.grading.coordinator import GradeOptions, grade_class, load_course
 from autograder.grading.status import STATUSES, choose_status
 from autograder.sandbox import build_lib_dir, probe
-from grading_fixtures import ASSIGNMENT_ID, FULL, NOTEBOOK, collect, load_course_notebooks, write_submission
+from grading_fixtures import ASSIGNMENT_ID, FULL, NOTEBOOK, collect, edit, load_course_notebooks, write_submission
 
 REPO = Path(__file__).resolve().parents[1]
 EXERCISES = list(FULL)
@@ -117,6 +118,24 @@ def test_restore_puts_back_deleted_duplicated_and_edited_cells(course_notebooks)
     assert "BEGIN HIDDEN TESTS" in test_cell.source  # restored from the master, hidden tests included
     assert r.nb.metadata["kernelspec"]["name"] == "python3"
     assert len(nbs.solution_sources(r.nb)) == 3
+
+
+def test_a_submission_from_before_a_change_of_points_is_not_an_edit(course_notebooks):
+    """The instructor changes an exercise's points after release (issue 11): submissions carry the old
+    points in their test cells' metadata; that is not an edit (no note, so no missing-cells-restored),
+    and the restored cells carry the new points."""
+    cn = course_notebooks
+    nb = nbformat.reads(nbformat.writes(cn.correct), as_version=4)
+    master = nbformat.reads(nbformat.writes(cn.master), as_version=4)
+    for cell in master.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_sgd_momentum":
+            old = cell.metadata["nbgrader"]["points"]
+            cell.metadata["nbgrader"]["points"] = old + 1
+    r = nbs.restore(nb, master, cn.student)
+    assert r.notes == [] and not r.restored
+    assert len(r.info) == 1 and "'test_sgd_momentum' carries" in r.info[0]
+    (cell,) = [c for c in r.nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_sgd_momentum"]
+    assert cell.metadata["nbgrader"]["points"] == old + 1
 
 
 def test_malformed_notebooks_are_refused_or_rebuilt():
@@ -391,6 +410,44 @@ def test_nbgrader_round_trip_then_nnopt_grade_then_export(tmp_path, tmp_path_fac
         export = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT_ID}
     assert float(export["alice"]["score"]) == 10 and float(export["bob"]["score"]) == 2
     assert float(export["alice"]["max_score"]) == 10
+    for student in ("alice", "bob"):  # grades.csv holds what the gradebook holds
+        assert float(rows[student]["final_score"]) == float(export[student]["score"])
+        assert rows[student]["timestamp"] == export[student]["timestamp"]
+
+
+@pytest.mark.slow
+def test_grades_csv_and_nbgrader_export_agree_on_a_late_penalty(tmp_path, tmp_path_factory, course_notebooks):
+    """A due date and nbgrader's "zero" late-penalty method: ann submits before the due date, bob
+    after; grades.csv's late_penalty and final_score are what ``nbgrader export`` says."""
+    if not _bwrap_ok(tmp_path_factory):
+        pytest.skip("bubblewrap is not usable here")
+    from nbgrader.api import Gradebook
+
+    course = make_course(tmp_path)
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write("c.LateSubmissionPlugin.penalty_method = 'zero'\n")
+    c = load_course(course)
+    with Gradebook(c.db_url, c.course_id) as gb:
+        gb.update_or_create_assignment(ASSIGNMENT_ID, duedate=datetime.datetime(2026, 12, 2))
+    for sid, when in (("ann", "2026-12-01 10:00:00"), ("bob", "2026-12-03 10:00:00")):
+        d = write_submission(tmp_path / "submitted", sid, edit()(course_notebooks))
+        (d / "timestamp.txt").write_text(when)
+    out = tmp_path / "out"
+    assert cli.main([ASSIGNMENT_ID, str(tmp_path / "submitted"), "--out", str(out), "--course-dir", str(course),
+                     "--workers", "2", "--grades-only", *FAST]) == 0
+    rows = read_csv(out / "grades.csv")
+    env = {**os.environ, "NNOPT_COURSE_ROOT": str(course), "HOME": str(tmp_path),
+           "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
+    nbgrader("export", cwd=course, env=env)
+    with open(course / "grades.csv", newline="") as f:
+        export = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT_ID}
+    assert [float(rows[s]["score"]) for s in ("ann", "bob")] == [10.0, 10.0]  # the verified score
+    assert [float(rows[s]["late_penalty"]) for s in ("ann", "bob")] == [0.0, 10.0]
+    for sid in ("ann", "bob"):
+        assert float(rows[sid]["final_score"]) == float(export[sid]["score"])
+        assert float(rows[sid]["late_penalty"]) == float(export[sid]["late_submission_penalty"])
+        assert rows[sid]["timestamp"] == export[sid]["timestamp"]
+    assert float(export["bob"]["score"]) == 0.0
 
 
 def test_feedback_bounds_the_learners_markdown_in_any_thread(course_notebooks):

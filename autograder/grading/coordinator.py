@@ -664,23 +664,32 @@ def _csv_text(text) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _write_csv(path: Path, results: list[dict], exercise_names: list[str]) -> None:
-    """grades.csv, one row per result, UTF-8 (an id that is not UTF-8 has its bytes as ``\\udcff``)."""
+def _write_csv(path: Path, results: list[dict], exercise_names: list[str], late: dict | None = None) -> None:
+    """grades.csv, one row per result, UTF-8 (an id that is not UTF-8 has its bytes as ``\\udcff``).
+    ``late``: per student id, the gradebook's ``late_penalty`` and ``timestamp`` (see _late_penalties);
+    ``final_score`` is the score less the penalty, as ``nbgrader export`` computes it."""
+    late = late or {}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.part")
     with open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
         w = csv.writer(f)
-        w.writerow(["student_id", "assignment", "score", "max_score", "status"] + exercise_names + ["flags", "notes"])
+        w.writerow(["student_id", "assignment", "score", "max_score", "status"] + exercise_names
+                   + ["late_penalty", "final_score", "timestamp", "flags", "notes"])
         for r in sorted(results, key=lambda r: r["student_id"]):
             try:
                 exs = r.get("exercises", {})
+                gb = late.get(r["student_id"], {})
+                penalty = gb.get("late_penalty")
+                final = None if r.get("score") is None else max(0.0, float(r["score"]) - float(penalty or 0.0))
                 row = ([_csv_text(r["student_id"]), _csv_text(r["assignment"]), _num(r.get("score")),
                         _num(r.get("max_score")), _csv_text(r["status"])]
                        + [_num(exs.get(n, {}).get("score")) for n in exercise_names]
+                       + [_num(penalty), _num(final), _csv_text(gb.get("timestamp", ""))]
                        + [_csv_text("+".join(r.get("flags", []))), _csv_text(" | ".join(r.get("notes", []))[:2000])])
             except Exception as exc:  # noqa: BLE001 - a result the grader cannot tabulate still gets its row
                 row = ([_csv_text(r.get("student_id")), _csv_text(r.get("assignment")), "", "", "grader-error"]
-                       + [""] * len(exercise_names) + ["grader-error", _csv_text(f"the result could not be tabulated: {exc}")])
+                       + [""] * (len(exercise_names) + 3)
+                       + ["grader-error", _csv_text(f"the result could not be tabulated: {exc}")])
             w.writerow(row)
     os.replace(tmp, path)
 
@@ -870,8 +879,36 @@ def _write_all(course: Course, opts: GradeOptions, results: list[dict], aid: str
                  course_files=opts.update_gradebook)
     csv_path = Path(opts.out_dir) / "grades.csv"
     # --student: grades.csv keeps the rest of the class (their stored results), this run's rows updated
-    _write_csv(csv_path, results + (_other_students(Path(opts.out_dir), results, aid) if opts.students else []), names)
+    rows = results + (_other_students(Path(opts.out_dir), results, aid) if opts.students else [])
+    late = _late_penalties(course, aid, Path(notebook).stem, rows) if opts.update_gradebook else {}
+    _write_csv(csv_path, rows, names, late)
     return csv_path
+
+
+def _late_penalties(course: Course, aid: str, notebook_id: str, results: list[dict]) -> dict:
+    """Per student, what the gradebook holds beside the verified score: the submission's timestamp and
+    the late penalty nbgrader's ``AssignLatePenalties`` gave it (so grades.csv's ``final_score`` is
+    ``nbgrader export``'s ``score``). Students the gradebook does not have are left out."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    found = {}
+    try:
+        with warnings.catch_warnings(), Gradebook(course.db_url, course.course_id) as gb:
+            warnings.simplefilter("ignore")
+            for r in results:
+                sid = r.get("student_id")
+                if "bad-student-id" in (r.get("flags") or []) or not isinstance(sid, str):
+                    continue
+                try:
+                    sub = gb.find_submission(aid, sid)
+                    nb = gb.find_submission_notebook(notebook_id, aid, sid)
+                except MissingEntry:
+                    continue
+                found[sid] = {"late_penalty": float(nb.late_submission_penalty or 0.0),
+                              "timestamp": sub.timestamp.isoformat(sep=" ") if sub.timestamp else ""}
+    except Exception:  # noqa: BLE001 - grades.csv is written without these columns' values
+        return {}
+    return found
 
 
 def _other_students(out_dir: Path, results: list[dict], aid: str) -> list[dict]:

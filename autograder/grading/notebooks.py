@@ -225,9 +225,10 @@ def unchanged_solutions(nb, master) -> list[str]:
 class Restored:
     """The notebook to grade, and what had to be repaired to get it."""
 
-    def __init__(self, nb, notes):
+    def __init__(self, nb, notes, info=()):
         self.nb = nb
-        self.notes = notes
+        self.notes = notes      # what was repaired: the submission is flagged missing-cells-restored
+        self.info = list(info)  # worth saying, not a repair (points from an older release)
 
     @property
     def restored(self) -> bool:
@@ -243,8 +244,11 @@ def _fresh_from_master(mcell):
 
 
 def _nbgrader_view(cell) -> dict:
+    """The nbgrader metadata that makes a cell what it is. Not ``points``: a submission made before
+    the instructor changed an exercise's points carries the old ones, which is not an edit, and the
+    points a submission carries count nowhere (the restored cell, and the score, take the source's)."""
     n = nbgrader_metadata(cell) or {}
-    return {k: n.get(k) for k in _NBGRADER_KEYS if k in n}
+    return {k: n.get(k) for k in _NBGRADER_KEYS if k in n and k != "points"}
 
 
 def restore(submitted: nbformat.NotebookNode, master: nbformat.NotebookNode,
@@ -268,7 +272,21 @@ def restore(submitted: nbformat.NotebookNode, master: nbformat.NotebookNode,
             nb.metadata.pop(key, None)
     _unique_ids(nb)
     nbformat.validate(nb)
-    return Restored(nb, notes)
+    return Restored(nb, notes, _other_points(submitted, mcells))
+
+
+def _other_points(submitted, mcells: dict) -> list[str]:
+    """A note per graded cell whose points differ from the source's (see :func:`_nbgrader_view`)."""
+    info, seen = [], set()
+    for cell in submitted.cells:
+        gid = grade_id_of(cell)
+        if gid in mcells and gid not in seen:
+            seen.add(gid)
+            theirs, ours = (nbgrader_metadata(cell) or {}).get("points"), nbgrader_metadata(mcells[gid]).get("points")
+            if theirs is not None and theirs != ours:
+                info.append(f"cell {gid!r} carries {str(theirs)[:20]} points, the source {ours}: the source's count "
+                            "(a notebook released before the points changed, or an edit that gains nothing)")
+    return info
 
 
 def _sort_submitted(submitted, mcells: dict, shipped: dict, notes: list) -> tuple[dict, dict]:

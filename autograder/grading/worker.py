@@ -477,6 +477,7 @@ def prepare(job: GradeJob) -> Grading:
     if restored.restored:
         g.flags.add("missing-cells-restored")
         g.result.notes += restored.notes
+    g.result.notes += restored.info
     g.nb = restored.nb
     return g
 

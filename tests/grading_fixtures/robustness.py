@@ -35,7 +35,9 @@ FIXTURES = [
                                           solution_cell("sgd_momentum", replace=("- config", "+ config"))),
             status="missing-cells-restored", scores={**FULL, "sgd_momentum": 0}),
     Fixture("points-edited", slim(edit_metadata("test_nesterov_momentum", points=400)),
-            status="missing-cells-restored", scores=FULL),
+            status="graded", scores=FULL,
+            description="400 points in a test cell's metadata: the source's points count, with a note, not a flag "
+                        "(a notebook released before the instructor changed the points looks the same)"),
     Fixture("wrong-kernelspec", edit(kernelspec("ir", "R")), status="graded", scores=FULL),
     Fixture("invalid-nbformat", lambda cn: {"03_momentum.ipynb": _invalid(cn)}, status="malformed", scores=FULL),
     Fixture("no-notebook-file", raw({"other.ipynb": b"{}"}), status="no-notebook", scores=ZERO),
