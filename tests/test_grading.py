@@ -474,3 +474,40 @@ def test_feedback_bounds_the_learners_markdown_in_any_thread(course_notebooks):
     t.start()
     t.join(120)  # uncut, this cell alone takes minutes; cut, about a second
     assert html and "cut here in this feedback" in html[0]
+
+
+@pytest.mark.slow
+def test_changing_points_after_release_updates_the_gradebook_and_flags_nobody(tmp_path, tmp_path_factory,
+                                                                                course_notebooks):
+    """Issue 11's instructor gives sgd_momentum one point more after the class submitted, and grades
+    again: the gradebook (formgrader, nbgrader export) gets the new points, grades.csv and the export
+    agree (11 / 11), and the submissions, which carry the old points, are not 'restored'."""
+    if not _bwrap_ok(tmp_path_factory):
+        pytest.skip("bubblewrap is not usable here")
+    course = make_course(tmp_path)
+    for sid in ("ann", "bob"):
+        write_submission(tmp_path / "submitted", sid, edit()(course_notebooks))
+    out = tmp_path / "out"
+    args = [ASSIGNMENT_ID, str(tmp_path / "submitted"), "--out", str(out), "--course-dir", str(course),
+            "--workers", "2", "--grades-only", *FAST]
+    assert cli.main(args) == 0
+    source = course / "solutions" / ASSIGNMENT_ID / NOTEBOOK
+    nb = nbformat.read(source, as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_sgd_momentum"]
+    cell.metadata["nbgrader"]["points"] += 1
+    nbformat.write(nb, source)
+    log = []
+    assert grade_class(GradeOptions(assignment=ASSIGNMENT_ID, submissions_dir=tmp_path / "submitted", out_dir=out,
+                                    course_dir=course, workers=2, grades_only=True, **FAST_OPTS),
+                       log=log.append).results
+    assert any("points for test_sgd_momentum were" in line and "updated" in line for line in log), log
+    rows = read_csv(out / "grades.csv")
+    env = {**os.environ, "NNOPT_COURSE_ROOT": str(course), "HOME": str(tmp_path),
+           "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
+    nbgrader("export", cwd=course, env=env)
+    with open(course / "grades.csv", newline="") as f:
+        export = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT_ID}
+    for sid in ("ann", "bob"):
+        assert rows[sid]["status"] == "graded", rows[sid]["notes"]
+        assert (float(rows[sid]["score"]), float(rows[sid]["max_score"])) == (11.0, 11.0)
+        assert (float(export[sid]["score"]), float(export[sid]["max_score"])) == (11.0, 11.0)

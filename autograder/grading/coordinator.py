@@ -479,7 +479,9 @@ def _failed(job, exc: BaseException, what: str = "the grading worker failed") ->
 
 
 def _ensure_gradebook(course: Course, assignment_id: str, notebook_id: str, master) -> list[str]:
-    """Make sure the gradebook knows the assignment (as ``generate_assignment`` would record it)."""
+    """Make sure the gradebook knows the assignment as the source has it (as ``generate_assignment``
+    would record it). Changed points are recorded (nbgrader's SaveCells allows that with submissions);
+    added or removed grade cells are not (it refuses), and the note says what that means."""
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.preprocessors import SaveCells
 
@@ -487,20 +489,26 @@ def _ensure_gradebook(course: Course, assignment_id: str, notebook_id: str, mast
     with Gradebook(course.db_url, course.course_id) as gb:
         try:
             nb = gb.find_notebook(notebook_id, assignment_id)
-            known = {c.name for c in nb.grade_cells}
+            known = {c.name: float(c.max_score or 0) for c in nb.grade_cells}
         except MissingEntry:
             known = None
         if known is None:
             gb.update_or_create_assignment(assignment_id)
             notes.append(f"the gradebook had no {assignment_id}/{notebook_id}; recorded it from the source notebook")
-    if known is None:
+    wanted = {g["grade_id"]: g["points"] for g in nbs.grade_cells(master)}
+    changed = sorted(g for g in wanted if known is not None and g in known and known[g] != wanted[g])
+    if known is not None and set(wanted) != set(known):
+        notes.append(
+            f"warning: the gradebook's grade cells {sorted(known)} differ from the source's {sorted(wanted)} (an "
+            "exercise added or removed after release). grades.csv, the feedback and the report follow the source; "
+            "the gradebook (formgrader, nbgrader export) keeps the old cells, and nbgrader cannot change them while "
+            "it has submissions. Do not run nbgrader generate_assignment for this: see the README, 'Changing an "
+            "assignment after release'")
+    elif known is None or changed:
         resources = {"nbgrader": {"db_url": course.db_url, "assignment": assignment_id, "notebook": notebook_id}}
         SaveCells(config=course.config).preprocess(nbformat.reads(nbformat.writes(master), as_version=4), resources)
-    else:
-        wanted = {g["grade_id"] for g in nbs.grade_cells(master)}
-        if wanted != known:
-            notes.append(f"warning: the gradebook's grade cells {sorted(known)} differ from the source's {sorted(wanted)}; "
-                         "re-run nbgrader generate_assignment")
+        notes += [f"the gradebook's points for {g} were {known[g]:g}, the source's are {wanted[g]:g}: updated"
+                  for g in changed]
     return notes
 
 
