@@ -415,6 +415,15 @@ def test_nbgrader_round_trip_then_nnopt_grade_then_export(tmp_path, tmp_path_fac
         assert rows[student]["timestamp"] == export[student]["timestamp"]
 
 
+def nbgrader_export(course: Path, home: Path) -> dict[str, dict]:
+    """``nbgrader export`` of the course, this assignment's rows by student id."""
+    env = {**os.environ, "NNOPT_COURSE_ROOT": str(course), "HOME": str(home),
+           "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
+    nbgrader("export", cwd=course, env=env)
+    with open(course / "grades.csv", newline="") as f:
+        return {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT_ID}
+
+
 @pytest.mark.slow
 def test_grades_csv_and_nbgrader_export_agree_on_a_late_penalty(tmp_path, tmp_path_factory, course_notebooks):
     """A due date and nbgrader's "zero" late-penalty method: ann submits before the due date, bob
@@ -436,11 +445,7 @@ def test_grades_csv_and_nbgrader_export_agree_on_a_late_penalty(tmp_path, tmp_pa
     assert cli.main([ASSIGNMENT_ID, str(tmp_path / "submitted"), "--out", str(out), "--course-dir", str(course),
                      "--workers", "2", "--grades-only", *FAST]) == 0
     rows = read_csv(out / "grades.csv")
-    env = {**os.environ, "NNOPT_COURSE_ROOT": str(course), "HOME": str(tmp_path),
-           "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
-    nbgrader("export", cwd=course, env=env)
-    with open(course / "grades.csv", newline="") as f:
-        export = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT_ID}
+    export = nbgrader_export(course, tmp_path)
     assert [float(rows[s]["score"]) for s in ("ann", "bob")] == [10.0, 10.0]  # the verified score
     assert [float(rows[s]["late_penalty"]) for s in ("ann", "bob")] == [0.0, 10.0]
     for sid in ("ann", "bob"):
@@ -502,11 +507,7 @@ def test_changing_points_after_release_updates_the_gradebook_and_flags_nobody(tm
                        log=log.append).results
     assert any("points for test_sgd_momentum were" in line and "updated" in line for line in log), log
     rows = read_csv(out / "grades.csv")
-    env = {**os.environ, "NNOPT_COURSE_ROOT": str(course), "HOME": str(tmp_path),
-           "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
-    nbgrader("export", cwd=course, env=env)
-    with open(course / "grades.csv", newline="") as f:
-        export = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT_ID}
+    export = nbgrader_export(course, tmp_path)
     for sid in ("ann", "bob"):
         assert rows[sid]["status"] == "graded", rows[sid]["notes"]
         assert (float(rows[sid]["score"]), float(rows[sid]["max_score"])) == (11.0, 11.0)
