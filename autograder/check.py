@@ -79,6 +79,11 @@ def report(result: dict) -> str:
         lines.append(f"status: {result['status']}" + (f" ({'; '.join(result.get('notes', [])[:3])})"
                                                        if result.get("notes") else ""))
     lines.append(f"total {result.get('score') or 0:g} / {result.get('max_score') or 0:g}")
+    written = [c for c in (result.get("cells") or {}).values() if isinstance(c, dict) and c.get("kind") == "manual"]
+    if written:
+        lines.append(f"plus {len(written)} written answer{'s' * (len(written) > 1)} "
+                     f"({sum(float(c.get('points') or 0) for c in written):g} points) that a person grades: "
+                     "not part of this total")
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .plain import NotPlain, same, to_plain
 
-__all__ = ["DRIVERS", "INPUTS", "ORACLE_KEYS", "inputs_of", "surface_from_spec", "update_rule", "function"]
+__all__ = ["DRIVERS", "VALUE_DRIVERS", "INPUTS", "ORACLE_KEYS", "inputs_of", "surface_from_spec", "update_rule", "function"]
 
 
 def _error(exc: BaseException) -> dict:
@@ -109,7 +109,25 @@ def function(fn, case: dict) -> dict:
         return {"error": str(exc), "error_type": "NotPlain", "mutated": mutated}
 
 
-DRIVERS = {"update_rule": update_rule, "function": function}
+def value(answer, case: dict) -> dict:
+    """A number the learner wrote down (a prediction, a derived quantity): ``answer`` is the value of
+    the exercise's variable, not a function. ``case`` is empty.
+
+    Returns ``{"result": float}``, or ``{"error": ...}`` when it is not one real number
+    (``error_type`` ``NotImplementedError`` while it is still ``None``, as released).
+    """
+    if answer is None:
+        return {"error": "no value yet: the variable is still None", "error_type": "NotImplementedError", "mutated": []}
+    if isinstance(answer, bool) or not isinstance(answer, (int, float, np.integer, np.floating)):
+        return {"error": f"expected one number (a float), got {type(answer).__name__}", "error_type": "TypeError",
+                "mutated": []}
+    return {"result": float(answer), "mutated": []}
+
+
+#: Drivers whose "function" is a plain value the learner assigned (see :func:`value`).
+VALUE_DRIVERS = frozenset({"value"})
+
+DRIVERS = {"update_rule": update_rule, "function": function, "value": value}
 
 
 def batchnorm(fn, case: dict) -> dict:
@@ -572,6 +590,7 @@ DRIVERS["layerwise_init"] = layerwise_init
 INPUTS = {
     "update_rule": ("w", "dws", "config", "record"),
     "function": ("args", "kwargs"),
+    "value": (),
     "batchnorm": ("x", "modes", "gamma", "beta", "bn_param", "record", "dout", "forward"),
     "surface_function": ("surface", "args", "kwargs"),
     "noisy_path": ("surface", "x0", "learning_rate", "num_steps", "noise_scale", "seed"),

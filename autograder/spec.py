@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .drivers import DRIVERS
+from .drivers import DRIVERS, VALUE_DRIVERS
 from .plain import NotPlain, compare_plain, pack, rel_error, short_repr, unpack
 
 __all__ = ["Exercise", "Assignment", "compare_plain", "rel_error", "HiddenTestFailure"]
@@ -71,9 +71,12 @@ def _first_error(name: str, actual: dict) -> str:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Exercise:
-    """One graded function.
+    """One graded function, or one graded number.
 
-    name: the function the learner writes (``sgd_momentum``).
+    name: the function the learner writes (``sgd_momentum``), or, with the ``value`` driver, the
+        variable the learner assigns a number to (a prediction or a derived quantity,
+        ``predicted_nesterov_max_lr``; ``make_cases`` then gives one empty case and ``rtol`` says
+        how close the number must be).
     grade_id: nbgrader ``grade_id`` of the test cell whose points this exercise decides
         (default ``test_<name>``).
     points: that cell's points. Written in one place only, nbgrader's metadata of the source
@@ -122,6 +125,8 @@ class Exercise:
         if not isinstance(actual, dict):
             return [f"on {what}: the grader got no result"]
         problems = [f"on {what}: {m}" for m in _mutated_problem(self.name, actual.get("mutated"))]
+        if self.driver in VALUE_DRIVERS:
+            return self._judge_value(case, expected, actual)
         error = _first_error(self.name, actual)
         if error:
             return problems + [f"on {what}{error}"]
@@ -130,6 +135,17 @@ class Exercise:
             hint = self.explain(case, expected, actual) if self.explain else None
             problems.append(f"on {what}: " + "; ".join(diff[:3]) + (f". Hint: {hint}" if hint else ""))
         return problems
+
+    def _judge_value(self, case, expected, actual) -> list[str]:
+        """One number, no case to name: the problem says it all."""
+        if "error" in actual:
+            return [f"{self.name} is not one number ({str(actual['error'])[:200]})"]
+        diff = self._differences(case, expected, {k: v for k, v in actual.items() if k != "mutated"})
+        if not diff:
+            return []
+        hint = self.explain(case, expected, actual) if self.explain else None
+        return ["; ".join(d.replace("the returned value is", "your number is") for d in diff)
+                + (f". Hint: {hint}" if hint else "")]
 
     def _differences(self, case, expected, act) -> list[str]:
         """At most three differences from the reference, else from the properties."""
@@ -221,16 +237,16 @@ class Assignment:
 
     def check(self, name: str, fn, seed: int | None = None) -> None:
         """The hidden test, as called from a notebook cell: raise if ``fn`` is wrong anywhere."""
-        if not callable(fn):
-            raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})")
         ex = self.exercise(name)
+        if not callable(fn) and ex.driver not in VALUE_DRIVERS:
+            raise HiddenTestFailure(f"{name} is not a function (got {type(fn).__name__})")
         rng = np.random.default_rng(self.kernel_seed if seed is None else seed)
         problems = []
         for case in ex.make_cases(rng):
             actual = ex.run(fn, case)
             steps = actual.get("steps", [actual]) if isinstance(actual, dict) else []
             if any(isinstance(s, dict) and s.get("error_type") == "NotImplementedError" for s in steps):
-                raise NotImplementedError(f"{name} is not implemented yet")
+                raise NotImplementedError(f"{name} is not {'answered' if ex.driver in VALUE_DRIVERS else 'implemented'} yet")
             problems += ex.judge(case, actual)
             if len(problems) >= 3:
                 break

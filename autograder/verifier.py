@@ -168,7 +168,9 @@ def judge_results(ex: Exercise, cases: list, data) -> ExerciseVerdict:
             etype = _text(err.get("error_type", ""), 100)
             kinds.add(etype)
         if any(_text(e.get("error_type"), 100) == "NotImplementedError" for e in errors):
-            v.outcome, v.problems = "not-implemented", [f"{ex.name} is not implemented yet (it raises NotImplementedError)"]
+            v.outcome, v.problems = "not-implemented", [
+                f"{ex.name} has no value yet (it is still None)" if ex.driver in drivers.VALUE_DRIVERS
+                else f"{ex.name} is not implemented yet (it raises NotImplementedError)"]
             return v
         try:
             problems += ex.judge(case, actual)

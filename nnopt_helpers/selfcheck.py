@@ -32,6 +32,11 @@ class Row:
     points: float
     passed: bool
     why: str = ""
+    checked: bool = True  # False: a derived number, which only the instructor's grader can judge
+
+
+#: What a derived number's row says: its test cell has no visible check (one would give the number away).
+UNCHECKED = "answered; only the instructor's grader judges this number"
 
 
 class Report(list):
@@ -41,9 +46,11 @@ class Report(list):
         width = max([len(r.name) for r in self] + [8])
         lines = [f"{'exercise'.ljust(width)}  points     result"]
         for r in self:
-            points = f"{r.points if r.passed else 0:g} / {r.points:g}"
-            lines.append(f"{r.name.ljust(width)}  {points.ljust(9)}  {'passed' if r.passed else r.why}")
-        lines.append(f"total {sum(r.points for r in self if r.passed):g} / {sum(r.points for r in self):g} ({NOTE})")
+            points = f"{r.points if r.passed and r.checked else 0:g} / {r.points:g}"
+            result = (UNCHECKED if r.checked is False and r.passed else 'passed' if r.passed else r.why)
+            lines.append(f"{r.name.ljust(width)}  {points.ljust(9)}  {result}")
+        earned = sum(r.points for r in self if r.passed and r.checked)
+        lines.append(f"total {earned:g} / {sum(r.points for r in self):g} ({NOTE})")
         return "\n".join(lines)
 
 
@@ -109,7 +116,8 @@ def check_notebook(path, *, timeout: float = 120.0) -> Report:
         meta = _nbgrader(cell)
         if meta.get("grade") and not meta.get("solution"):
             failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
-            rows.append(Row(_test_name(cell), float(meta.get("points", 0)), not failed, _why(cell) if failed else ""))
+            rows.append(Row(_test_name(cell), float(meta.get("points", 0)), not failed, _why(cell) if failed else "",
+                            checked="run_check(" in cell.source))
     return rows
 
 

@@ -168,7 +168,7 @@ SPECS: dict[str, Spec] = _Specs({
 def visible(aid: str) -> dict:
     """exercise -> the names of its visible checks: the public cases its ``Exercise`` declares (the one
     place they are written; ``nnopt_helpers/expected/<id>.json`` is generated from them)."""
-    return {ex.name: list(ex.public()) for ex in get(aid).exercises}
+    return {ex.name: list(ex.public()) if ex.public else [] for ex in get(aid).exercises}
 
 
 def assignment_module(aid: str):
@@ -182,6 +182,19 @@ def mutants(aid: str) -> dict:
 
 def exercises(aid: str) -> list[str]:
     return [ex.name for ex in get(aid).exercises]
+
+
+def is_value(aid: str, name: str) -> bool:
+    """A number the learner derives (driver ``value``), not a function."""
+    from autograder.drivers import VALUE_DRIVERS
+
+    return get(aid).exercise(name).driver in VALUE_DRIVERS
+
+
+def written_answers(aid: str) -> dict[str, float]:
+    """grade_id -> points of the manually graded written answers (markdown solution cells with points)."""
+    return {nbgrader(c)["grade_id"]: float(nbgrader(c)["points"]) for c in source_notebook(aid).cells
+            if c.cell_type == "markdown" and nbgrader(c).get("grade") and nbgrader(c).get("solution")}
 
 
 def exercise_ids() -> list[tuple[str, str]]:
@@ -206,6 +219,12 @@ def source_notebook(aid: str):
 
 def nbgrader(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
+
+
+def visible_mutant_ids() -> list[tuple[str, str, str]]:
+    """:func:`mutant_ids` of the exercises that have visible checks (a derived number has none: its one
+    check would give the number away)."""
+    return [(a, n, m) for a, n, m in mutant_ids() if visible(a)[n]]
 
 
 def solution_cells(aid: str) -> list:
@@ -236,7 +255,10 @@ def stub_namespace(aid: str) -> dict:
     """The untouched student notebook: every graded function a stub, all in one namespace."""
     stubs: dict = {}
     for name in exercises(aid):
-        exec(f"def {name}(*args, **kwargs):\n    raise NotImplementedError()", stubs)
+        if is_value(aid, name):
+            stubs[name] = None  # as released: ``predicted_... = None``, then the stub raises
+        else:
+            exec(f"def {name}(*args, **kwargs):\n    raise NotImplementedError()", stubs)
     return stubs
 
 

@@ -91,7 +91,7 @@ def graded(tmp_path_factory):
     assert rc == 0, buf.getvalue()
     rows = read_csv(out / "grades.csv")
     assert {s: rows[s]["status"] for s in STUDENTS} == STUDENTS, rows
-    assert float(rows["hostile"]["score"]) == 10, rows["hostile"]
+    assert float(rows["hostile"]["score"]) == 11, rows["hostile"]
     # Unsanitized renderings of the same hostile notebook, for the positive control.
     hostile = S.hostile_notebook(cn.slim)
     controls = root / "controls"

@@ -40,7 +40,7 @@ def test_check_gives_nnopt_grades_score_and_names_the_mistake(notebooks, tmp_pat
     before = {name: path.read_bytes() for name, path in notebooks.items()}
     checked = {name: check_notebook(path, seed=SEED) for name, path in notebooks.items()}
     assert {n: (r["score"], r["max_score"]) for n, r in checked.items()} == {
-        "correct": (10, 10), "stub": (0, 10), "sign": (6, 10)}
+        "correct": (11, 11), "stub": (0, 11), "sign": (7, 11)}
     assert {name: path.read_bytes() for name, path in notebooks.items()} == before, "check never edits the notebook"
 
     # the same notebooks as a class, through nnopt-grade
@@ -55,7 +55,7 @@ def test_check_gives_nnopt_grades_score_and_names_the_mistake(notebooks, tmp_pat
     assert graded == {n: float(r["score"]) for n, r in checked.items()}
 
     table = report(checked["sign"]).splitlines()
-    assert table[-1] == "total 6 / 10"
+    assert table[-2:] == ["total 7 / 11", "plus 2 written answers (4 points) that a person grades: not part of this total"]
     (line,) = [row for row in table if row.startswith("sgd_momentum")]
     assert "0 / 4" in line and "velocity adds +learning_rate·dw" in line
     assert any(row.startswith("nesterov_momentum") and "4 / 4" in row and "passed" in row for row in table)
@@ -75,7 +75,7 @@ def test_run_py_check_prints_the_table_and_a_total(notebooks):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert any(line.startswith("exercise") for line in lines) and lines[-1] == "total 0 / 10"
+    assert any(line.startswith("exercise") for line in lines) and lines[-2] == "total 0 / 11"
     assert "not implemented yet" in proc.stdout
     missing = subprocess.run([sys.executable, str(ROOT / "run.py"), "check", "no/such/notebook.ipynb"],
                              capture_output=True, text=True, timeout=600)
@@ -110,7 +110,7 @@ def test_check_grades_without_running_the_notebook(notebooks, tmp_path):
     path.parent.mkdir(parents=True)
     nbformat.write(nb, path)
     result = check_notebook(path, seed=SEED)
-    assert (result["score"], result["status"]) == (10, "graded")
+    assert (result["score"], result["status"]) == (11, "graded")
     assert "grades-only" in result["flags"] and result["timings"]["kernel_s"] == 0
     assert not result.get("feedback_html") and not result.get("kernel")
     assert all(e["kernel_passed"] is None for e in result["exercises"].values()), "the kernel did not run: no verdict"

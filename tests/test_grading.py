@@ -117,7 +117,7 @@ def test_restore_puts_back_deleted_duplicated_and_edited_cells(course_notebooks)
     test_cell = r.nb.cells[restored_gids.index("test_sgd_momentum")]
     assert "BEGIN HIDDEN TESTS" in test_cell.source  # restored from the master, hidden tests included
     assert r.nb.metadata["kernelspec"]["name"] == "python3"
-    assert len(nbs.solution_sources(r.nb)) == 3
+    assert len(nbs.solution_sources(r.nb)) == 4
 
 
 def test_a_submission_from_before_a_change_of_points_is_not_an_edit(course_notebooks):
@@ -219,7 +219,7 @@ def test_class_statuses_and_scores(graded_class):
     assert set(rows) == set(expected) | {"no-notebook"}
     for name, f in expected.items():
         check_fixture(f, rows[name])
-        assert float(rows[name]["max_score"]) == 10
+        assert float(rows[name]["max_score"]) == 11
     assert rows["no-notebook"]["status"] == "no-notebook" and "Untitled.ipynb" in rows["no-notebook"]["notes"]
     assert "tamper" in graded_class["stdout"] and "grades:" in graded_class["stdout"]
     # why points were lost is in grades.csv, with the mistake named (its velocity has the wrong sign)
@@ -300,7 +300,7 @@ def test_without_bwrap_grading_refuses_unless_allowed(tmp_path, monkeypatch, cou
     assert not (tmp_path / "out" / "grades.csv").exists()
     assert cli.main(args + ["--allow-unsandboxed"]) == 0
     row = read_csv(tmp_path / "out" / "grades.csv")["correct"]
-    assert row["status"] == "unsandboxed" and float(row["score"]) == 10
+    assert row["status"] == "unsandboxed" and float(row["score"]) == 11
 
 
 def test_an_empty_submissions_folder_is_an_error_not_a_silent_success(tmp_path, capsys):
@@ -375,7 +375,7 @@ def test_nbgrader_round_trip_then_nnopt_grade_then_export(tmp_path, tmp_path_fac
     assert cli.main([ASSIGNMENT_ID, str(course / "submitted"), "--out", str(out), "--course-dir", str(course),
                      "--workers", "2", *FAST]) == 0
     rows = read_csv(out / "grades.csv")
-    assert (rows["alice"]["status"], float(rows["alice"]["score"])) == ("graded", 10.0)
+    assert (rows["alice"]["status"], float(rows["alice"]["score"])) == ("graded", 11.0)
     assert (rows["bob"]["status"], float(rows["bob"]["score"])) == ("graded", 2.0)
 
     # nbgrader's exchange takes nnopt-grade's feedback as its own: release, then each student fetches it
@@ -383,13 +383,13 @@ def test_nbgrader_round_trip_then_nnopt_grade_then_export(tmp_path, tmp_path_fac
         secret = (course / "submitted" / student / ASSIGNMENT_ID / "submission_secret.txt").read_text()
         assert (course / "feedback" / student / ASSIGNMENT_ID / "submission_secret.txt").read_text() == secret
     nbgrader("release_feedback", ASSIGNMENT_ID, cwd=course, env=env)
-    for student, score in (("alice", "10"), ("bob", "2")):
+    for student, score in (("alice", "11"), ("bob", "2")):
         home = tmp_path / student
         nbgrader("fetch_feedback", ASSIGNMENT_ID, cwd=home, env={**env, "NNOPT_COURSE_ROOT": str(home)})
         fetched = sorted((home / ASSIGNMENT_ID / "feedback").rglob("03_momentum.html"))
         assert fetched, f"{student} fetched no feedback"
         texts = [f.read_text() for f in fetched]
-        assert any(f"{score} / 10" in t.replace(".0 /", " /") for t in texts) and not any("HIDDEN TESTS" in t for t in texts)
+        assert any(f"{score} / 11" in t.replace(".0 /", " /") for t in texts) and not any("HIDDEN TESTS" in t for t in texts)
 
     # formgrader's view (nbgrader's API): both submissions autograded, with the verified scores
     from nbgrader.apps import NbGraderAPI
@@ -397,7 +397,7 @@ def test_nbgrader_round_trip_then_nnopt_grade_then_export(tmp_path, tmp_path_fac
     c = load_course(course)
     api = NbGraderAPI(coursedir=c.coursedir, config=c.config)
     subs = {s["student"]: s for s in api.get_submissions(ASSIGNMENT_ID)}
-    assert subs["alice"]["autograded"] and subs["alice"]["score"] == 10
+    assert subs["alice"]["autograded"] and subs["alice"]["score"] == 11
     assert subs["bob"]["autograded"] and subs["bob"]["score"] == 2
 
     # nbgrader's own feedback, through the course configuration, shows no hidden tests either
@@ -408,8 +408,9 @@ def test_nbgrader_round_trip_then_nnopt_grade_then_export(tmp_path, tmp_path_fac
     nbgrader("export", cwd=course, env=env)
     with open(course / "grades.csv", newline="") as f:
         export = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == ASSIGNMENT_ID}
-    assert float(export["alice"]["score"]) == 10 and float(export["bob"]["score"]) == 2
-    assert float(export["alice"]["max_score"]) == 10
+    assert float(export["alice"]["score"]) == 11 and float(export["bob"]["score"]) == 2
+    # the gradebook's maximum adds the two written answers (4 points) a person grades in formgrader
+    assert float(export["alice"]["max_score"]) == 15 and float(rows["alice"]["written_max"]) == 4
     for student in ("alice", "bob"):  # grades.csv holds what the gradebook holds
         assert float(rows[student]["final_score"]) == float(export[student]["score"])
         assert rows[student]["timestamp"] == export[student]["timestamp"]
@@ -446,13 +447,30 @@ def test_grades_csv_and_nbgrader_export_agree_on_a_late_penalty(tmp_path, tmp_pa
                      "--workers", "2", "--grades-only", *FAST]) == 0
     rows = read_csv(out / "grades.csv")
     export = nbgrader_export(course, tmp_path)
-    assert [float(rows[s]["score"]) for s in ("ann", "bob")] == [10.0, 10.0]  # the verified score
-    assert [float(rows[s]["late_penalty"]) for s in ("ann", "bob")] == [0.0, 10.0]
+    assert [float(rows[s]["score"]) for s in ("ann", "bob")] == [11.0, 11.0]  # the verified score
+    assert [float(rows[s]["late_penalty"]) for s in ("ann", "bob")] == [0.0, 11.0]
     for sid in ("ann", "bob"):
         assert float(rows[sid]["final_score"]) == float(export[sid]["score"])
         assert float(rows[sid]["late_penalty"]) == float(export[sid]["late_submission_penalty"])
         assert rows[sid]["timestamp"] == export[sid]["timestamp"]
     assert float(export["bob"]["score"]) == 0.0
+    assert rows["ann"]["written_score"] == "" and float(rows["ann"]["written_max"]) == 4, "not graded by a person yet"
+
+    # the instructor grades ann's written answers in formgrader (nbgrader's API, as formgrader does), then
+    # grades again: grades.csv adds them, as nbgrader export does
+    with Gradebook(c.db_url, c.course_id) as gb:
+        written = [g for g in gb.find_submission_notebook(Path(NOTEBOOK).stem, ASSIGNMENT_ID, "ann").grades
+                   if g.cell.cell_type == "markdown"]
+        assert len(written) == 2
+        for g, score in zip(written, (1.5, 2.0)):
+            g.manual_score = score
+        gb.db.commit()
+    assert cli.main([ASSIGNMENT_ID, str(tmp_path / "submitted"), "--out", str(out), "--course-dir", str(course),
+                     "--workers", "2", "--grades-only", *FAST]) == 0
+    rows = read_csv(out / "grades.csv")
+    export = nbgrader_export(course, tmp_path)
+    assert (float(rows["ann"]["written_score"]), float(rows["ann"]["final_score"])) == (3.5, 14.5)
+    assert float(export["ann"]["score"]) == 14.5
 
 
 def test_feedback_bounds_the_learners_markdown_in_any_thread(course_notebooks):
@@ -486,7 +504,7 @@ def test_changing_points_after_release_updates_the_gradebook_and_flags_nobody(tm
                                                                                 course_notebooks):
     """Issue 11's instructor gives sgd_momentum one point more after the class submitted, and grades
     again: the gradebook (formgrader, nbgrader export) gets the new points, grades.csv and the export
-    agree (11 / 11), and the submissions, which carry the old points, are not 'restored'."""
+    agree (12 / 12, and 16 in the gradebook with the written answers), and the submissions, which carry the old points, are not 'restored'."""
     if not _bwrap_ok(tmp_path_factory):
         pytest.skip("bubblewrap is not usable here")
     course = make_course(tmp_path)
@@ -510,5 +528,5 @@ def test_changing_points_after_release_updates_the_gradebook_and_flags_nobody(tm
     export = nbgrader_export(course, tmp_path)
     for sid in ("ann", "bob"):
         assert rows[sid]["status"] == "graded", rows[sid]["notes"]
-        assert (float(rows[sid]["score"]), float(rows[sid]["max_score"])) == (11.0, 11.0)
-        assert (float(export[sid]["score"]), float(export[sid]["max_score"])) == (11.0, 11.0)
+        assert (float(rows[sid]["score"]), float(rows[sid]["max_score"])) == (12.0, 12.0)
+        assert (float(export[sid]["score"]), float(export[sid]["max_score"])) == (12.0, 16.0)  # + 4 written

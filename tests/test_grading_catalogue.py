@@ -195,14 +195,14 @@ def test_fixture(catalogue, name):
     got = {ex: float(row[ex]) for ex in EXERCISES}
     assert got == {ex: float(v) for ex, v in f.scores.items()}, context
     assert float(row["score"]) == sum(got.values())
-    assert float(row["max_score"]) == 10
+    assert float(row["max_score"]) == 11
     if f.note:
         problems = " ".join(p for e in result.get("exercises", {}).values() for p in e.get("problems", []))
         assert f.note in row["notes"] + " " + problems, context
     # the gradebook says the same
     gb = catalogue["gradebook"]["students"][name]
     assert gb["score"] == pytest.approx(float(row["score"])), (gb, context)
-    assert gb["max_score"] == 10
+    assert gb["max_score"] == 15  # 11 autograded + two written answers (4) a person grades
     assert gb["flagged"] == (f.status != "graded"), (gb, context)
     for ex in EXERCISES:
         grade = gb["grades"][f"test_{ex}"]
@@ -238,14 +238,14 @@ def test_batch_completed(catalogue):
 @pytest.mark.slow
 def test_correct_submissions_get_full_marks(catalogue):
     rows = catalogue["rows"]
-    assert {n: rows[n]["score"] for n in CORRECT} == {n: "10" for n in CORRECT}
+    assert {n: rows[n]["score"] for n in CORRECT} == {n: "11" for n in CORRECT}
     assert rows[VICTIM]["status"] == "graded"
 
 
 @pytest.mark.slow
 def test_gradebook_is_intact(catalogue, tmp_path):
     gb = catalogue["gradebook"]
-    assert gb["assignment"]["name"] == ASSIGNMENT_ID and gb["assignment"]["max_score"] == 10
+    assert gb["assignment"]["name"] == ASSIGNMENT_ID and gb["assignment"]["max_score"] == 15
     # one submission per student directory, notebook or not (a missing notebook is recorded as a 0)
     assert gb["assignment"]["num_submissions"] == len(FIXTURES)
     assert set(gb["students"]) == set(BY_NAME)
@@ -260,7 +260,7 @@ def test_gradebook_is_intact(catalogue, tmp_path):
     reference = _read_gradebook(fresh)
     assert gb["source_cells"] == reference["source_cells"]
     assert gb["grade_cells"] == reference["grade_cells"]
-    assert sum(max_score for max_score, _ in gb["grade_cells"].values()) == 10
+    assert sum(max_score for max_score, _ in gb["grade_cells"].values()) == 15
 
 
 @pytest.mark.slow
@@ -275,7 +275,7 @@ def test_nbgrader_export_agrees_with_grades_csv(catalogue, tmp_path):
     assert set(export) == set(rows)
     for name, row in rows.items():
         assert float(export[name]["score"]) == pytest.approx(float(row["score"])), name
-        assert float(export[name]["max_score"]) == 10
+        assert float(export[name]["max_score"]) == 15
 
 
 @pytest.mark.slow
@@ -288,7 +288,7 @@ def test_nothing_was_written_outside_the_sandbox(catalogue):
     for path in (REPO / ".venv" / "pyvenv.cfg", REPO / "autograder" / "spec.py"):
         assert not path.exists() or SENTINEL.encode() not in path.read_bytes()
     # the honest student the others copied from, linked to or wrote at is unaffected
-    assert catalogue["rows"][VICTIM]["score"] == "10" and catalogue["rows"][VICTIM]["status"] == "graded"
+    assert catalogue["rows"][VICTIM]["score"] == "11" and catalogue["rows"][VICTIM]["status"] == "graded"
     victim_nb = catalogue["root"] / "submitted" / VICTIM / ASSIGNMENT_ID / NOTEBOOK
     assert nbformat.read(victim_nb, as_version=4).cells  # still a notebook, and still where it was
 

@@ -220,7 +220,11 @@ def _wrap_every_solution(nb, assignment, helpers: list[str]):
     """Each graded function becomes a wrapper, using ``helpers``, around the learner's real one (renamed)."""
     body = HELPERS[helpers[0]][1] if len(helpers) == 1 else ALL_HELPERS
     assert len(helpers) in (1, len(HELPERS))
+    from autograder.drivers import VALUE_DRIVERS
+
     for ex in assignment.exercises:
+        if ex.driver in VALUE_DRIVERS:  # a derived number: no function to wrap
+            continue
         cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")
                     and f"def {ex.name}(" in c.source)
         impl = f"_{ex.name}_impl"

@@ -153,11 +153,17 @@ def test_plain_nbgrader_autograde_gives_solution_full_marks_and_stub_zero(source
         shutil.copy(nb_path, target / source.name)
     _run_nbgrader(course, "autograde", aid, "--force")
 
+    written = sum(float(_nbgrader(c).get("points", 0)) for c in nbformat.read(source, as_version=4).cells
+                  if c.cell_type == "markdown" and _nbgrader(c).get("grade"))
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         max_score = gb.find_assignment(aid).max_score
-        assert max_score > 0
-        assert gb.find_submission(aid, "solver").score == pytest.approx(max_score)
+        assert max_score > written > 0, "every notebook has written answers, graded by a person"
+        # full marks but the written answers, which wait for a person in formgrader
+        assert gb.find_submission(aid, "solver").score == pytest.approx(max_score - written)
         assert gb.find_submission(aid, "blank").score == 0
+        solver = gb.find_submission_notebook(source.stem, aid, "solver")
+        pending = [g for g in solver.grades if g.cell.cell_type == "markdown"]
+        assert pending and all(g.needs_manual_grade and g.score == 0 for g in pending)
 
     graded = nbformat.read(course / "autograded" / "blank" / aid / source.name, as_version=4)
     test_cells = [c for c in graded.cells if _nbgrader(c).get("grade") and c.cell_type == "code"]

@@ -56,9 +56,9 @@ def test_the_grader_takes_points_from_the_master_notebook_it_is_given():
             meta["points"] = 7
     assignment = resolve_assignment("03_momentum", json.dumps(master))
     assert {ex.name: ex.points for ex in assignment.exercises} == {
-        "sgd_momentum": 7.0, "nesterov_momentum": 4.0, "momentum_optimal_params": 2.0}
-    assert assignment.max_score == 13
-    assert get("03_momentum").max_score == 10, "the checkout's assignment is not changed"
+        "sgd_momentum": 7.0, "nesterov_momentum": 4.0, "momentum_optimal_params": 2.0, "predicted_nesterov_max_lr": 1.0}
+    assert assignment.max_score == 14
+    assert get("03_momentum").max_score == 11, "the checkout's assignment is not changed"
 
 
 def test_without_a_source_notebook_points_stay_unset_and_say_so():
@@ -70,7 +70,7 @@ def test_without_a_source_notebook_points_stay_unset_and_say_so():
     with pytest.raises(ValueError, match="points of sgd_momentum, nesterov_momentum, momentum_optimal_params"):
         bare.max_score
     filled = bare.with_points(notebook_points(SOURCE_DIR / "03_momentum" / real.notebook))
-    assert filled.max_score == 10
+    assert filled.max_score == 11
 
 
 def test_a_test_cell_missing_from_the_notebook_is_named():

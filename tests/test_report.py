@@ -94,7 +94,7 @@ def test_the_report_names_what_the_class_got_wrong(graded_class):
     """ann is right, bob and cat flip the velocity's sign, dan's Nesterov is plain momentum, fay does
     both, eve submits the untouched stub."""
     report = json.loads((graded_class / "report.json").read_text())
-    assert report["submissions"] == 6 and report["max_score"] == 10
+    assert report["submissions"] == 6 and report["max_score"] == 11
     sgd = report["exercises"]["sgd_momentum"]
     assert (sgd["passed"], sgd["submissions"]) == (2, 6)
     counts = {m["mistake"]: m["count"] for m in sgd["mistakes"]}
@@ -107,7 +107,7 @@ def test_the_report_names_what_the_class_got_wrong(graded_class):
     ((named, n),) = counts.items()
     assert n == 2 and named != UNRECOGNISED
     assert report["exercises"]["momentum_optimal_params"]["mistakes"] == [{"mistake": NOT_IMPLEMENTED, "count": 1}]
-    assert sorted(report["scores"]) == sorted([10, 6, 6, 6, 0, 2])
+    assert sorted(report["scores"]) == sorted([11, 7, 7, 7, 0, 3])
     page = (graded_class / "report.html").read_text()
     assert html_escaped(sign) in page and "Pass rate per exercise" not in page  # the title is in the figure
 
@@ -186,7 +186,7 @@ def test_feedback_of_a_grades_only_run_is_rendered_afterwards(graded_class):
         assert cli.main(["feedback", str(graded_class), "--course-dir", str(course), "--no-progress"]) == 0
     assert "feedback rendered for 6 submission(s); 0 had it already" in buf.getvalue()
     page = html.unescape((graded_class / "feedback" / _safe_name("bob") / ASSIGNMENT_ID / f"{stem}.html").read_text())
-    assert "Score: 6 / 10" in page and "velocity adds +learning_rate" in page
+    assert "Score: 7 / 11" in page and "written answers (4 points) are graded by a person" in page and "velocity adds +learning_rate" in page
     assert "graded for its score only" in page and "BEGIN HIDDEN TESTS" not in page
     assert (course / "feedback" / "bob" / ASSIGNMENT_ID / f"{stem}.html").read_text() == \
         (graded_class / "feedback" / _safe_name("bob") / ASSIGNMENT_ID / f"{stem}.html").read_text()

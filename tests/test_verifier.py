@@ -14,13 +14,13 @@ from autograder.verifier import judge_results, make_cases, verify
 
 REPO = Path(__file__).resolve().parents[1]
 A = get("03_momentum")
-FULL = {"sgd_momentum": 4.0, "nesterov_momentum": 4.0, "momentum_optimal_params": 2.0}
+FULL = {"sgd_momentum": 4.0, "nesterov_momentum": 4.0, "momentum_optimal_params": 2.0, "predicted_nesterov_max_lr": 1.0}
 
 
 @pytest.fixture(scope="module")
 def solution_cells():
     nb = nbformat.read(REPO / "solutions" / "03_momentum" / "03_momentum.ipynb", as_version=4)
-    return [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    return [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +76,26 @@ def sgd_momentum(w, dw, config=None):
 
 def momentum_optimal_params(lambda_min, lambda_max):
     return Anything(), Anything(), Anything()
+
+predicted_nesterov_max_lr = Anything()
 '''
     v = run(sandbox, tmp_path, [liar, solution_cells[1]])
-    assert scores(v) == {"sgd_momentum": 0.0, "nesterov_momentum": 4.0, "momentum_optimal_params": 0.0}
+    assert scores(v) == {"sgd_momentum": 0.0, "nesterov_momentum": 4.0, "momentum_optimal_params": 0.0,
+                         "predicted_nesterov_max_lr": 0.0}
     assert "not plain data" in " ".join(v.exercises["sgd_momentum"].problems)
+    assert "not one number" in " ".join(v.exercises["predicted_nesterov_max_lr"].problems)
+
+
+def test_a_derived_number_is_judged_by_its_value_only(sandbox, tmp_path, solution_cells):
+    """A float that claims to equal everything is read as the float it holds; an answer near a known
+    mistake is named."""
+    liar = ("class Equal(float):\n    def __eq__(self, other):\n        return True\n    __hash__ = float.__hash__\n"
+            "predicted_nesterov_max_lr = Equal(0.5)\n")
+    v = run(sandbox, tmp_path, [*solution_cells[:3], liar])
+    assert scores(v) == {**FULL, "predicted_nesterov_max_lr": 0.0}
+    near_heavy_ball = run(sandbox, tmp_path, [*solution_cells[:3], "predicted_nesterov_max_lr = 0.0755\n"])
+    (problem,) = near_heavy_ball.exercises["predicted_nesterov_max_lr"].problems
+    assert "heavy ball's limit" in problem and near_heavy_ball.score == 10
 
 
 def test_monkeypatching_numpy_changes_nothing(sandbox, tmp_path, solution_cells):
@@ -127,7 +143,7 @@ def test_cases_depend_on_the_secret_seed():
 
 def test_one_hanging_function_costs_only_its_own_points(sandbox, tmp_path, solution_cells):
     hang = solution_cells[1].replace("    return next_w, config", "    while True:\n        pass\n    return next_w, config")
-    v = run(sandbox, tmp_path, [solution_cells[0], hang, solution_cells[2]], wall=4)
+    v = run(sandbox, tmp_path, [solution_cells[0], hang, *solution_cells[2:]], wall=4)
     assert scores(v) == {**FULL, "nesterov_momentum": 0.0}
     assert v.exercises["nesterov_momentum"].outcome == "timeout" and "timeout" in v.flags
 
@@ -149,7 +165,7 @@ def test_warnings_and_prints_do_not_fail_a_correct_function(sandbox, tmp_path, s
     noisy = solution_cells[2].replace("    return learning_rate", "    import sys, warnings\n"
                                       "    warnings.warn('careful')\n    print('hello', file=sys.stderr)\n"
                                       "    return learning_rate")
-    v = run(sandbox, tmp_path, solution_cells[:2] + [noisy])
+    v = run(sandbox, tmp_path, solution_cells[:2] + [noisy] + solution_cells[3:])
     assert scores(v) == FULL
 
 

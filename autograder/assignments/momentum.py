@@ -6,7 +6,8 @@ The source notebook's hidden-test cells call ``ASSIGNMENT.check("sgd_momentum", 
 * update rules (driver ``update_rule``): arrays of shape (1,), 1-D, 2-D and 3-D, runs of 5–10
   steps with the state carried in ``config``, ``config=None``, ``config={}``, configs with only
   some keys, non-default hyperparameters, zero momentum and a non-zero starting velocity;
-* ``momentum_optimal_params`` (driver ``function``): several (λmin, λmax) pairs, including κ = 1.
+* ``momentum_optimal_params`` (driver ``function``): several (λmin, λmax) pairs, including κ = 1;
+* ``predicted_nesterov_max_lr`` (driver ``value``): the number the learner derived.
 
 When a result is wrong, ``explain`` runs the known mistakes of ``autograder.mutants.momentum``
 on the same case and names the one that gives exactly the learner's output, if any.
@@ -145,6 +146,16 @@ ASSIGNMENT = Assignment(
             explain=mutant_explainer("03_momentum", "momentum_optimal_params", "function"),
             describe=describe_function_case,
             public=lambda: public_optimal_params(),
+        ),
+        Exercise(
+            name="predicted_nesterov_max_lr",
+            driver="value",
+            make_cases=lambda rng: [{}],
+            # Nesterov along λ: w+ = (1+μ)(1−ηλ) w − μ(1−ηλ) w−; a root at z = −1 when
+            # 1 + (1+2μ)(1−ηλ) = 0, i.e. η = 2(1+μ) / ((1+2μ) λ); here μ = 0.9, λmax = 50
+            reference=lambda case: {"result": 2 * (1 + 0.9) / ((1 + 2 * 0.9) * 50.0)},
+            rtol=0.015,  # rel_error |x−y|/(|x|+|y|) ≤ 0.015: about 3%
+            explain=mutant_explainer("03_momentum", "predicted_nesterov_max_lr", "value", rtol=0.015),
         ),
     ),
 )

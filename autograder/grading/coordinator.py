@@ -675,28 +675,33 @@ def _csv_text(text) -> str:
 def _write_csv(path: Path, results: list[dict], exercise_names: list[str], late: dict | None = None) -> None:
     """grades.csv, one row per result, UTF-8 (an id that is not UTF-8 has its bytes as ``\\udcff``).
     ``late``: per student id, the gradebook's ``late_penalty`` and ``timestamp`` (see _late_penalties);
-    ``final_score`` is the score less the penalty, as ``nbgrader export`` computes it."""
+    ``written_score`` / ``written_max``: the written answers a person grades in formgrader (the score stays
+    empty until all are graded); ``final_score`` is the score plus the written answers' less the penalty,
+    as ``nbgrader export`` computes it."""
     late = late or {}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.part")
     with open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
         w = csv.writer(f)
         w.writerow(["student_id", "assignment", "score", "max_score", "status"] + exercise_names
-                   + ["late_penalty", "final_score", "timestamp", "flags", "notes"])
+                   + ["written_score", "written_max", "late_penalty", "final_score", "timestamp", "flags", "notes"])
         for r in sorted(results, key=lambda r: r["student_id"]):
             try:
                 exs = r.get("exercises", {})
                 gb = late.get(r["student_id"], {})
                 penalty = gb.get("late_penalty")
-                final = None if r.get("score") is None else max(0.0, float(r["score"]) - float(penalty or 0.0))
+                written = gb.get("written_score")
+                final = (None if r.get("score") is None
+                         else max(0.0, float(r["score"]) + float(written or 0.0) - float(penalty or 0.0)))
                 row = ([_csv_text(r["student_id"]), _csv_text(r["assignment"]), _num(r.get("score")),
                         _num(r.get("max_score")), _csv_text(r["status"])]
                        + [_num(exs.get(n, {}).get("score")) for n in exercise_names]
-                       + [_num(penalty), _num(final), _csv_text(gb.get("timestamp", ""))]
+                       + [_num(written), _num(gb.get("written_max")), _num(penalty), _num(final),
+                          _csv_text(gb.get("timestamp", ""))]
                        + [_csv_text("+".join(r.get("flags", []))), _csv_text(" | ".join(r.get("notes", []))[:2000])])
             except Exception as exc:  # noqa: BLE001 - a result the grader cannot tabulate still gets its row
                 row = ([_csv_text(r.get("student_id")), _csv_text(r.get("assignment")), "", "", "grader-error"]
-                       + [""] * (len(exercise_names) + 3)
+                       + [""] * (len(exercise_names) + 5)
                        + ["grader-error", _csv_text(f"the result could not be tabulated: {exc}")])
             w.writerow(row)
     os.replace(tmp, path)
@@ -913,10 +918,22 @@ def _late_penalties(course: Course, aid: str, notebook_id: str, results: list[di
                 except MissingEntry:
                     continue
                 found[sid] = {"late_penalty": float(nb.late_submission_penalty or 0.0),
-                              "timestamp": sub.timestamp.isoformat(sep=" ") if sub.timestamp else ""}
+                              "timestamp": sub.timestamp.isoformat(sep=" ") if sub.timestamp else "",
+                              **_written_grades(nb)}
     except Exception:  # noqa: BLE001 - grades.csv is written without these columns' values
         return {}
     return found
+
+
+def _written_grades(nb) -> dict:
+    """The written answers (markdown grade cells) of a gradebook submission notebook: their points, and
+    their score once a person has graded every one of them (``None`` before)."""
+    written = [g for g in nb.grades if g.cell.cell_type == "markdown"]
+    if not written:
+        return {}
+    pending = any(g.manual_score is None for g in written)
+    return {"written_max": float(sum(g.max_score or 0.0 for g in written)),
+            "written_score": None if pending else float(sum(g.manual_score for g in written))}
 
 
 def _other_students(out_dir: Path, results: list[dict], aid: str) -> list[dict]:

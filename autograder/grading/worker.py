@@ -339,6 +339,12 @@ def _summary_markdown(result: SubmissionResult) -> str:
     lines.append("")
     lines.append("Each graded function was called again, outside your notebook, on fresh test cases; "
                  "that result is your score.")
+    written = [c for c in result.cells.values() if c.kind == "manual"]
+    if written:
+        lines.append("")
+        lines.append(f"Your {len(written)} written answer{'s' * (len(written) > 1)} "
+                     f"({sum(c.points for c in written):g} points) {'are' if len(written) > 1 else 'is'} graded by a "
+                     "person, not in this score.")
     if "grades-only" in result.flags:
         lines.append("")
         lines.append("This submission was graded for its score only: the notebook's experiments were not run, "

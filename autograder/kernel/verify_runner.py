@@ -118,10 +118,10 @@ def main() -> int:
             continue
         mark(f"exercise {k}")
         fn = ns.get(ex["name"])
-        if fn is None:
+        if fn is None and ex["driver"] not in drivers.VALUE_DRIVERS:
             write(f"ex-{k}.npz", {"missing": f"no function named {ex['name']} is defined in the solution cells"})
             continue
-        if not callable(fn):
+        if not callable(fn) and ex["driver"] not in drivers.VALUE_DRIVERS:
             write(f"ex-{k}.npz", {"missing": f"{ex['name']} is a {type(fn).__name__}, not a function"})
             continue
         results = []

@@ -482,4 +482,23 @@ MUTANTS = {
             optimal_wrong_order,
             "the results are in the wrong order: return (learning_rate, momentum, rate)"),
     },
+    "predicted_nesterov_max_lr": {
+        "heavy_ball_limit": (
+            2 * (1 + 0.9) / 50.0,
+            "this is heavy ball's limit 2(1+μ)/λmax; Nesterov takes the gradient at the look-ahead point, "
+            "which multiplies the w_{t-1} term by (1−ηλ) too: the limit is 2(1+μ)/((1+2μ)λmax)"),
+        "sgd_limit": (
+            2 / 50.0,
+            "this is plain gradient descent's limit 2/λmax; with momentum the recurrence has two roots, "
+            "and for Nesterov one reaches −1 at η = 2(1+μ)/((1+2μ)λmax), below SGD's limit"),
+        "missing_one_plus_mu": (
+            2 / ((1 + 2 * 0.9) * 50.0),
+            "the factor (1+μ) is missing: at z = −1 the condition is 1 + (1+μ)(1−ηλ) + μ(1−ηλ) = 0"),
+        "lambda_min": (
+            2 * (1 + 0.9) / (1 + 2 * 0.9),
+            "this uses the smallest eigenvalue (1); the steepest direction, λmax = 50, diverges first"),
+        "polyak_learning_rate": (
+            (2 / (1 + 50 ** 0.5)) ** 2,
+            "this is Polyak's optimal heavy-ball learning rate, not a stability limit"),
+    },
 }

@@ -8,7 +8,8 @@ by :func:`collect`, so adding a hostile case is one entry in a list (or one new 
     Fixture("allclose-patched",
             edit(solution_cell("sgd_momentum", prepend="np.allclose = lambda *a, **k: True"),
                  solution_cell("sgd_momentum", replace=("- config", "+ config"))),
-            status="graded", scores={"sgd_momentum": 0, "nesterov_momentum": 4, "momentum_optimal_params": 2})
+            status="graded", scores={"sgd_momentum": 0, "nesterov_momentum": 4, "momentum_optimal_params": 2,
+                                     "predicted_nesterov_max_lr": 1})
 
 ``build(course)`` gets a :class:`CourseNotebooks` (``source``, ``master``, ``student``, ``correct``)
 and returns ``{filename: bytes}`` for ``<student>/<assignment>/`` (``None`` for no files at all).
@@ -245,8 +246,8 @@ def collect(modules: list[str] | None = None) -> list[Fixture]:
     return out
 
 
-FULL = {"sgd_momentum": 4, "nesterov_momentum": 4, "momentum_optimal_params": 2}
-ZERO = {"sgd_momentum": 0, "nesterov_momentum": 0, "momentum_optimal_params": 0}
+FULL = {"sgd_momentum": 4, "nesterov_momentum": 4, "momentum_optimal_params": 2, "predicted_nesterov_max_lr": 1}
+ZERO = {"sgd_momentum": 0, "nesterov_momentum": 0, "momentum_optimal_params": 0, "predicted_nesterov_max_lr": 0}
 
 # Plausible wrong answers (a flipped sign, an off-by-one), for fixtures that must not earn the points.
 WRONG_SGD = solution_cell("sgd_momentum", replace=("- config", "+ config"))
