@@ -258,7 +258,7 @@ def test_feedback_files_run_no_learner_script(graded, files, context):
         page = found["page"]
         expect(page.get_by_text("Grading summary").first).to_be_visible()
         if student != "file-name":
-            expect(page.get_by_text("Score: 10").first).to_be_visible()
+            expect(page.get_by_text("Score: 11 / 11").first).to_be_visible()
             expect(page.get_by_role("heading", name=S.HONEST_HEADING)).to_be_visible()
         else:
             expect(page.get_by_text("could not use this submission").first).to_be_visible()
@@ -266,6 +266,32 @@ def test_feedback_files_run_no_learner_script(graded, files, context):
             expect(page.get_by_text("nnopt-honest-stream").first).to_be_visible()
             expect(page.get_by_text("honest html output").first).to_be_visible()
         page.close()
+
+
+_SIDEWAYS_JS = """() => [...document.querySelectorAll('pre, .output_area, .output_subarea, .jp-OutputArea-output')]
+    .filter(el => el.scrollWidth > el.clientWidth + 1)
+    .map(el => `${el.tagName.toLowerCase()}.${el.className}: ${el.scrollWidth} px in ${el.clientWidth} px`)"""
+
+
+def test_feedback_wraps_the_graders_long_lines(graded, files, context):
+    """The verifier's verdict under a test cell (a problem and its hint run to hundreds of characters)
+    wraps in the feedback page: nothing needs a sideways scroll bar in a 1400 px window."""
+    from autograder.grading import notebooks as nbs
+
+    problem = ("on a 3-D array with non-default hyperparameters: config['velocity'] after step 3 differs. Hint: "
+               + "it looks like the velocity adds +learning_rate·dw, so w moves uphill; " * 6)
+    cell = nbformat.v4.new_code_cell("sgd_momentum_check()", metadata={"nbgrader": {
+        "grade": True, "grade_id": "test_sgd_momentum", "locked": True, "points": 4, "solution": False,
+        "schema_version": 3}})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
+        "[grader] verified outside your kernel: 0 / 4 points (failed)\n  - " + problem + "\n"))]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# wrap"), cell])
+    (graded["root"] / "wrap.html").write_text(nbs.render_feedback_html(nb, notebook_name="wrap", score=0, max_score=4),
+                                              encoding="utf-8")
+    page = visit(context, f"{files}/wrap.html")["page"]
+    expect(page.get_by_text("verified outside your kernel").first).to_be_visible()
+    assert page.evaluate(_SIDEWAYS_JS) == []
+    page.close()
 
 
 def login(context, server: LabServer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import hashlib
 import csv
 import json
 import os
@@ -255,7 +256,13 @@ def test_gradebook_and_course_files(graded_class):
 
     for path in (graded_class["out"] / "results").glob("*.json"):
         data = json.loads(path.read_text())
+        # the feedback page is stored once, in OUT/feedback/, and only named here by its hash
+        assert data["feedback_html"] is None
+        digest = data.pop("feedback_sha256", None)
         assert SubmissionResult.from_dict(data).to_dict() == data, path.name
+        if data["status"] not in ("no-notebook",) and data.get("autograded"):
+            page = graded_class["out"] / "feedback" / path.stem / ASSIGNMENT_ID / "03_momentum.html"
+            assert hashlib.sha256(page.read_bytes()).hexdigest() == digest, path.name
     # the empty notebook's feedback contains no solution
     html = (course / "feedback" / "empty" / ASSIGNMENT_ID / "03_momentum.html").read_text()
     assert "sqrt_kappa" not in html and "v_prev = config" not in html
@@ -271,6 +278,17 @@ def test_rerun_is_idempotent(graded_class):
     assert res.graded_now == 0 and res.reused == len(graded_class["fixtures"]) + 1
     assert (out / "grades.csv").read_text() == before_csv
     assert gradebook_scores(course, read_csv(out / "grades.csv")) == before_gb
+
+    # a feedback page that is gone (or was changed) is not taken from the cache: that student is graded again
+    page = out / "feedback" / "correct" / ASSIGNMENT_ID / "03_momentum.html"
+    kept = page.read_text()
+    page.unlink()
+    res = grade_class(GradeOptions(assignment=ASSIGNMENT_ID, submissions_dir=graded_class["root"] / "submitted",
+                                   out_dir=out, course_dir=course, workers=2, students=["correct"], **FAST_OPTS),
+                      log=lambda *a, **k: None)
+    assert res.graded_now == 1 and page.is_file() and "Grading summary" in page.read_text()
+    assert len(page.read_text()) == pytest.approx(len(kept), rel=0.01)
+    assert (out / "grades.csv").read_text() == before_csv
 
 
 @pytest.mark.slow

@@ -60,11 +60,12 @@ WHAT = {NORMAL: CORRECT, LONG: CORRECT, ACCENTED: CORRECT, COL_SPACE: CORRECT, C
         COMMA: NO_NOTEBOOK, JOSE_NFC: CORRECT, JOSE_NFD: "wrong-params"}
 STUDENTS = list(WHAT) + [LINKED_STUDENT, LINKED_ASSIGNMENT]
 #: status and total score expected in grades.csv
-EXPECTED = {NORMAL: ("graded", 10), LONG: ("bad-student-id", 10), ACCENTED: ("graded", 10),
-            COL_SPACE: ("graded", 10), COL_UNDERSCORE: ("graded", 6), FORMULA: ("graded", 10),
+#: (03_momentum: 11 points the grader scores, the derived number included)
+EXPECTED = {NORMAL: ("graded", 11), LONG: ("bad-student-id", 11), ACCENTED: ("graded", 11),
+            COL_SPACE: ("graded", 11), COL_UNDERSCORE: ("graded", 7), FORMULA: ("graded", 11),
             PLUS: ("malformed", 0), MINUS: ("no-notebook", 0), AT: ("malformed", 0), ANSI: ("bad-student-id", 0),
-            NOT_UTF8: ("bad-student-id", 0), COMMA: ("bad-student-id", 0), JOSE_NFC: ("graded", 10),
-            JOSE_NFD: ("graded", 8), LINKED_STUDENT: ("no-notebook", 0), LINKED_ASSIGNMENT: ("no-notebook", 0)}
+            NOT_UTF8: ("bad-student-id", 0), COMMA: ("bad-student-id", 0), JOSE_NFC: ("graded", 11),
+            JOSE_NFD: ("graded", 9), LINKED_STUDENT: ("no-notebook", 0), LINKED_ASSIGNMENT: ("no-notebook", 0)}
 BAD = {sid for sid, (status, _) in EXPECTED.items() if status == "bad-student-id"}
 RECORDED = set(STUDENTS) - BAD
 
@@ -152,7 +153,7 @@ def test_every_student_gets_a_row_and_the_expected_status(graded):
     got = {sid: (rows[csv_key(sid)]["status"], float(rows[csv_key(sid)]["score"])) for sid in STUDENTS}
     assert got == {sid: (status, float(score)) for sid, (status, score) in EXPECTED.items()}
     assert rows[NORMAL]["flags"] == "" and rows[NORMAL]["notes"] == ""
-    assert float(rows[NORMAL]["max_score"]) == 10
+    assert float(rows[NORMAL]["max_score"]) == 11
     for sid in BAD:
         assert "not recorded in the course" in rows[csv_key(sid)]["notes"], sid
     assert "250 characters" in rows[LONG]["notes"] and "U+001B" in rows[ANSI]["notes"]
@@ -163,7 +164,7 @@ def test_every_student_gets_a_row_and_the_expected_status(graded):
     for sid, other in ((JOSE_NFC, JOSE_NFD), (JOSE_NFD, JOSE_NFC)):
         assert "looks like another one" in rows[sid]["notes"] and co.display_id(other) in rows[sid]["notes"]
     # the student the links pointed at is graded as usual, once, under its own name
-    assert rows[NORMAL]["score"] == "10"
+    assert rows[NORMAL]["score"] == "11"
 
 
 @pytest.mark.slow
@@ -186,8 +187,8 @@ def test_every_student_has_its_own_files(graded):
         feedback[sid] = path.read_text()
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(names)
     # look-alike ids, each with its own grade in its own feedback
-    for sid, score in ((COL_SPACE, 10), (COL_UNDERSCORE, 6), (JOSE_NFC, 10), (JOSE_NFD, 8), (NORMAL, 10)):
-        assert f"Score: {score} / 10" in feedback[sid], sid
+    for sid, score in ((COL_SPACE, 11), (COL_UNDERSCORE, 7), (JOSE_NFC, 11), (JOSE_NFD, 9), (NORMAL, 11)):
+        assert f"Score: {score} / 11" in feedback[sid], sid
     # the course: nbgrader's layout under the exact id, for the ids it can take, and nothing for the others
     for sid in RECORDED:
         assert (course / "autograded" / sid / ASSIGNMENT_ID / NOTEBOOK).is_file(), sid
@@ -196,7 +197,7 @@ def test_every_student_has_its_own_files(graded):
         assert not (course / "autograded" / sid).exists() and not (course / "feedback" / sid).exists(), repr(sid)
     # a link is not followed: nothing was written through it, and nothing read from the linked work
     assert (graded["root"] / "submitted" / LINKED_STUDENT).is_symlink()
-    assert "Score: 0 / 10" in feedback[LINKED_STUDENT] and "Score: 0 / 10" in feedback[LINKED_ASSIGNMENT]
+    assert "Score: 0 / 11" in feedback[LINKED_STUDENT] and "Score: 0 / 11" in feedback[LINKED_ASSIGNMENT]
 
 
 @pytest.mark.slow

@@ -191,7 +191,8 @@ def test_feedback_of_a_grades_only_run_is_rendered_afterwards(graded_class):
     assert (course / "feedback" / "bob" / ASSIGNMENT_ID / f"{stem}.html").read_text() == \
         (graded_class / "feedback" / _safe_name("bob") / ASSIGNMENT_ID / f"{stem}.html").read_text()
     stored = json.loads((graded_class / "results" / f"{_safe_name('bob')}.json").read_text())
-    assert stored["feedback_html"] and "grades-only" in stored["flags"]  # kept: the report links it
+    # kept (the report links it), in OUT/feedback/ only: the stored result names it by its hash
+    assert stored["feedback_sha256"] and stored["feedback_html"] is None and "grades-only" in stored["flags"]
     assert (graded_class / "grades.csv").read_text() == grades  # the scores are not touched
     with redirect_stdout(io.StringIO()) as buf:  # a second call has nothing left to do
         assert cli.main(["feedback", str(graded_class), "--course-dir", str(course), "--no-progress"]) == 0

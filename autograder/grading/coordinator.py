@@ -392,23 +392,61 @@ def _check_id(result: dict) -> None:
                                         f"student id {problem}; rename the folder in the submissions and grade again")
 
 
+def _feedback_file(out_dir: Path, result: dict) -> Path:
+    """Where the result's feedback page is in OUT (see :func:`_write_files_of`)."""
+    return (out_dir / "feedback" / _safe_name(result["student_id"]) / result["assignment"]
+            / f"{Path(result['notebook']).stem}.html")
+
+
+def stored_results(out_dir: Path, student_id: str | None = None) -> list[dict]:
+    """Every stored result in ``OUT/results/`` that is what its file name says (the student id's safe name),
+    with its feedback page read back from OUT (see :func:`_save_result`); a page that is gone or was changed
+    leaves the result without ``feedback_html`` and marked ``feedback_lost``. With ``student_id``, only
+    that student's file is read."""
+    found = []
+    paths = (sorted((out_dir / "results").glob("*.json")) if student_id is None
+             else [out_dir / "results" / f"{_safe_name(student_id)}.json"])  # a name, not a glob pattern
+    for path in paths:
+        try:
+            r = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not (isinstance(r, dict) and isinstance(r.get("student_id"), str) and isinstance(r.get("assignment"), str)
+                and isinstance(r.get("notebook"), str) and path.stem == _safe_name(r["student_id"])):
+            continue
+        digest = r.pop("feedback_sha256", None)
+        if digest:
+            try:
+                html = _feedback_file(out_dir, r).read_text(encoding="utf-8")
+            except (OSError, ValueError):
+                html = None
+            if html is not None and hashlib.sha256(html.encode()).hexdigest() == digest:
+                r["feedback_html"] = html
+            else:
+                r["feedback_lost"] = True
+        found.append(r)
+    return found
+
+
 def _load_cached(out_dir: Path, student_id: str, key: str) -> dict | None:
-    path = out_dir / "results" / f"{_safe_name(student_id)}.json"
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if (not isinstance(result, dict) or result.get("key") != key or result.get("status") == "grader-error"
-            or result.get("student_id") != student_id):
-        return None
-    return result
+    mine = [r for r in stored_results(out_dir, student_id) if r["student_id"] == student_id]
+    if (len(mine) != 1 or mine[0].get("key") != key or mine[0].get("status") == "grader-error"
+            or mine[0].pop("feedback_lost", False)):
+        return None  # a feedback page that is gone or changed: grade again
+    return mine[0]
 
 
 def _save_result(out_dir: Path, result: dict) -> None:
+    """``OUT/results/<name>.json``: the result, but its feedback page, which is written to OUT beside it
+    (:func:`_write_files_of`) and only named here by its SHA-256 (half the file's size)."""
     path = out_dir / "results" / f"{_safe_name(result['student_id'])}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = {k: v for k, v in result.items() if k != "feedback_lost"}
+    data["feedback_html"] = None
+    if result.get("feedback_html"):
+        data["feedback_sha256"] = hashlib.sha256(result["feedback_html"].encode()).hexdigest()
     tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(result))
+    tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
 
 
@@ -939,13 +977,4 @@ def _written_grades(nb) -> dict:
 def _other_students(out_dir: Path, results: list[dict], aid: str) -> list[dict]:
     """The stored results (``OUT/results/``) of this assignment's students who are not in ``results``."""
     here = {r.get("student_id") for r in results}
-    others = []
-    for path in sorted((out_dir / "results").glob("*.json")):
-        try:
-            r = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(r, dict) and r.get("assignment") == aid and isinstance(r.get("student_id"), str) \
-                and r["student_id"] not in here and path.stem == _safe_name(r["student_id"]):
-            others.append(r)
-    return others
+    return [r for r in stored_results(out_dir) if r["assignment"] == aid and r["student_id"] not in here]

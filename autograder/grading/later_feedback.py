@@ -11,13 +11,12 @@ The result file keeps the HTML, so the class report links it and a second call r
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import nbformat
 
-from .coordinator import _safe_name, _save_result, _write_files_of, _write_report, load_course
+from .coordinator import _save_result, _write_files_of, _write_report, load_course, stored_results
 from .options import default
 from .records import HIDDEN_DELIMITERS, SubmissionResult
 from .worker import render_feedback
@@ -26,20 +25,8 @@ __all__ = ["render_stored_feedback"]
 
 
 def _stored_results(out_dir: Path, students) -> list[dict]:
-    """The results a feedback page is missing for: ours (file named after the id), with a notebook."""
-    found = []
-    for path in sorted((out_dir / "results").glob("*.json")):
-        try:
-            r = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if not (isinstance(r, dict) and isinstance(r.get("student_id"), str)
-                and path.stem == _safe_name(r["student_id"])):
-            continue
-        if students and r["student_id"] not in students:
-            continue
-        found.append(r)
-    return found
+    """The stored results (of ``students``, or all), feedback pages read back where they are intact."""
+    return [r for r in stored_results(out_dir) if not students or r["student_id"] in students]
 
 
 def _nbgrader_files(course, r: dict) -> dict:

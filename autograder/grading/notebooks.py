@@ -1144,6 +1144,10 @@ def feedback_notebook(nb, summary_markdown: str | None, scores: dict[str, float]
     return fb
 
 
+#: Under a written answer in feedback rendered before a person graded it (its score shows 0 until then).
+WRITTEN_PENDING = "A person grades this written answer; its points are not in the score above yet."
+
+
 def render_feedback_html(nb, *, notebook_name: str, score: float, max_score: float) -> str:
     """HTML in nbgrader's feedback template (per-cell scores read from the cells' nbgrader metadata).
 
@@ -1182,8 +1186,16 @@ def render_feedback_html(nb, *, notebook_name: str, score: float, max_score: flo
             n.setdefault("points", 0)
             if n.get("score") is None:
                 n["score"] = 0.0
+                if cell.cell_type == "markdown":  # a written answer: nbgrader's comment box says who grades it
+                    n["comment"] = WRITTEN_PENDING
     exporter = SanitizingHTMLExporter(config=c)
     resources = {"nbgrader": {"notebook": notebook_name, "score": score, "max_score": max_score, "late_penalty": 0}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    return body.replace("</head>", _FEEDBACK_CSS + "</head>", 1)
+
+
+#: Outputs wrap in feedback (the grader's verdict under a test cell runs to hundreds of characters, and
+#: nbgrader's feedback template keeps output lines on one line, scrolled sideways); code stays as written.
+_FEEDBACK_CSS = ("<style>.output_area pre, .output_subarea pre, .jp-OutputArea-output pre "
+                 "{white-space: pre-wrap; overflow-wrap: anywhere;}</style>\n")
 
