@@ -548,3 +548,42 @@ def test_changing_points_after_release_updates_the_gradebook_and_flags_nobody(tm
         assert rows[sid]["status"] == "graded", rows[sid]["notes"]
         assert (float(rows[sid]["score"]), float(rows[sid]["max_score"])) == (12.0, 12.0)
         assert (float(export[sid]["score"]), float(export[sid]["max_score"])) == (12.0, 16.0)  # + 4 written
+
+
+def _edit_summary(nb, text: str):
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "md_summary"]
+    cell.source = cell.source.replace("## Summary", text, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("history", ["graded-before", "release-folder"])
+def test_a_locked_cell_from_an_older_release_is_not_an_edit(history, tmp_path, tmp_path_factory, course_notebooks):
+    """Issue 11's instructor fixes a locked cell's text after release and grades again: ann, who submitted
+    the older release untouched, is ``graded``; bob, who edited that cell himself, is still restored. The
+    older release is known from an earlier grading run, or from the course's release folder (what
+    ``nbgrader release_assignment`` sent out)."""
+    if not _bwrap_ok(tmp_path_factory):
+        pytest.skip("bubblewrap is not usable here")
+    course = make_course(tmp_path)
+    write_submission(tmp_path / "submitted", "ann", edit()(course_notebooks))
+    write_submission(tmp_path / "submitted", "bob", edit(lambda nb: _edit_summary(nb, "## My summary"))(course_notebooks))
+    out = tmp_path / "out"
+    args = [ASSIGNMENT_ID, str(tmp_path / "submitted"), "--out", str(out), "--course-dir", str(course),
+            "--workers", "2", "--grades-only", *FAST]
+    if history == "graded-before":
+        assert cli.main(args) == 0
+        rows = read_csv(out / "grades.csv")
+        assert (rows["ann"]["status"], rows["bob"]["status"]) == ("graded", "missing-cells-restored")
+    else:
+        released = course / "notebooks" / ASSIGNMENT_ID / NOTEBOOK  # the course's release folder (nbgrader_config)
+        released.parent.mkdir(parents=True)
+        nbformat.write(course_notebooks.student, released)
+    source = course / "solutions" / ASSIGNMENT_ID / NOTEBOOK
+    nb = nbformat.read(source, as_version=4)
+    _edit_summary(nb, "## Summary (a typo fixed after release)")
+    nbformat.write(nb, source)
+    assert cli.main(args) == 0
+    rows = read_csv(out / "grades.csv")
+    assert rows["ann"]["status"] == "graded", rows["ann"]["notes"]
+    assert rows["bob"]["status"] == "missing-cells-restored" and "'md_summary' had been edited" in rows["bob"]["notes"]
+    assert float(rows["ann"]["score"]) == float(rows["bob"]["score"]) == 11

@@ -844,12 +844,50 @@ def _alembic_on_path() -> None:
 
 
 def _master_and_released(course: Course, aid: str, notebook: str):
-    """The master notebook (as the gradebook stores it) and the student version, from the course's source."""
+    """The master notebook (as the gradebook stores it) and what students may hold: the student version
+    built from the course's source now, followed by the locked cells of every earlier release (see
+    :func:`_release_history`), so that a cell that matches an older release is not counted as edited."""
     source_path = course.path(course.coursedir.source_directory, ".", aid) / notebook
     if not source_path.is_file():
         raise FileNotFoundError(f"no source notebook {source_path}")
     master = nbs.build_master(nbformat.read(source_path, as_version=4), course.config)
-    return master, nbs.build_student_version(master, course.config)
+    released = nbs.build_student_version(master, course.config)
+    earlier = _release_history(course, aid, notebook, released)
+    released.cells += [nbformat.v4.new_markdown_cell(src, metadata={"nbgrader": {"grade_id": gid}})
+                       for gid, sources in earlier.items() for src in sources]
+    return master, released
+
+
+def _release_history(course: Course, aid: str, notebook: str, released) -> dict[str, list[str]]:
+    """grade_id -> the sources an earlier release gave a locked cell (not the current one's): from the
+    course's ``release/<id>/`` (what ``nbgrader release_assignment`` sent out, if it was not regenerated)
+    and from ``.nnopt/releases/<id>.json`` in the course, where every grading run adds the student
+    version it graded against. Unreadable history counts as none."""
+    locked = {nbs.grade_id_of(c): c.source for c in released.cells if nbs.grade_id_of(c) and nbs.is_locked_kind(c)}
+    history_file = Path(course.coursedir.root) / ".nnopt" / "releases" / f"{aid}.json"
+    try:
+        history = json.loads(history_file.read_text()) if history_file.is_file() else {}
+        history = {g: [x for x in v if isinstance(x, str)] for g, v in history.items() if isinstance(v, list)}
+    except (OSError, ValueError, AttributeError):
+        history = {}
+    try:
+        sent = nbformat.read(course.path(course.coursedir.release_directory, ".", aid) / notebook, as_version=4)
+        for c in sent.cells:
+            if nbs.grade_id_of(c) in locked and isinstance(c.get("source"), str):
+                history.setdefault(nbs.grade_id_of(c), []).append(c.source)
+    except Exception:  # noqa: BLE001 - no release folder (or not a notebook): nothing learned from it
+        pass
+    for gid, src in locked.items():
+        if src not in history.setdefault(gid, []):
+            history[gid].append(src)
+    try:
+        history_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = history_file.with_suffix(".json.part")
+        tmp.write_text(json.dumps(history))
+        os.replace(tmp, history_file)
+    except OSError:
+        pass  # a read-only course: this run's release is not remembered
+    return {g: [s for s in dict.fromkeys(v) if s != locked[g]] for g, v in history.items() if g in locked}
 
 
 def _reuse_or_plan(opts: GradeOptions, out_dir: Path, subs: list[dict], template: GradeJob,
@@ -857,7 +895,8 @@ def _reuse_or_plan(opts: GradeOptions, out_dir: Path, subs: list[dict], template
     """(the results still valid from an earlier run, unless ``--force``; the jobs of the other submissions)."""
     options = template.options
     fingerprint = json.dumps({k: v for k, v in options.items()}, sort_keys=True) + f"|sandboxed={sandboxed}"
-    version = hashlib.sha256((template.master + _code_fingerprint(opts.assignment)).encode()).hexdigest()
+    version = hashlib.sha256((template.master + (template.released or "") + _code_fingerprint(opts.assignment))
+                             .encode()).hexdigest()
     results, jobs = [], []
     for sub in subs:
         key = _key(sub, version, fingerprint)

@@ -255,12 +255,15 @@ def restore(submitted: nbformat.NotebookNode, master: nbformat.NotebookNode,
             released: nbformat.NotebookNode | None = None) -> Restored:
     """Rebuild ``submitted`` on the skeleton of ``master`` (see the module docstring).
 
-    released: the student version; a locked cell counts as edited when its source matches
-    neither the released nor the master version.
+    released: the student version, possibly followed by cells of earlier releases with the same grade_ids;
+    a locked cell counts as edited when its source matches none of them, nor the master version.
     """
     notes: list[str] = []
     mcells = {grade_id_of(c): c for c in master.cells if grade_id_of(c)}
-    shipped = {grade_id_of(c): c.source for c in (released.cells if released is not None else []) if grade_id_of(c)}
+    shipped: dict[str, set] = {}
+    for c in released.cells if released is not None else []:
+        if grade_id_of(c) and isinstance(c.get("source"), str):
+            shipped.setdefault(grade_id_of(c), set()).add(c.source)
     taken, after = _sort_submitted(submitted, mcells, shipped, notes)
     order = [g for g in (grade_id_of(c) for c in master.cells) if g]
     nb = new_notebook(cells=_assemble(order, mcells, taken, after, notes),
@@ -339,7 +342,8 @@ def _from_master(cell, m, gid: str, shipped: dict, notes: list):
     cell) the student's code under the master's type and metadata."""
     if is_locked_kind(m):
         if (cell.get("cell_type") != m.cell_type
-                or cell.get("source") not in (m.source, shipped.get(gid, m.source))
+                or (cell.get("source") != m.source
+                    and (not isinstance(cell.get("source"), str) or cell.get("source") not in shipped.get(gid, ())))
                 or _nbgrader_view(cell) != _nbgrader_view(m)):
             notes.append(f"cell {gid!r} had been edited and was restored")
         return _fresh_from_master(m)
