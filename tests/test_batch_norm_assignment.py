@@ -45,7 +45,9 @@ def solutions() -> dict:
 
 
 def test_every_exercise_runs_through_the_batchnorm_driver():
-    assert all(ex.driver == "batchnorm" for ex in ASSIGNMENT.exercises)
+    """Every graded function does; the derived number is a plain value."""
+    assert all(ex.driver == "batchnorm" for ex in ASSIGNMENT.exercises if ex.name != "predicted_running_mean_std")
+    assert ASSIGNMENT.exercise("predicted_running_mean_std").driver == "value"
 
 
 def test_forward_cases_cover_modes_defaults_and_edge_cases():
@@ -493,15 +495,16 @@ def test_verifier_gives_the_solution_full_marks_and_stubs_zero(sandbox, tmp_path
     v = _verify(sandbox, tmp_path, cells)
     assert {name: e.score for name, e in v.exercises.items()} == {"batchnorm_forward": 3.0, "batchnorm_backward": 2.0,
                                                                  "batchnorm_backward_alt": 1.0, "layernorm_forward": 2.0,
-                                                                 "layernorm_backward": 2.0}
+                                                                 "layernorm_backward": 2.0,
+                                                                 "predicted_running_mean_std": 1.0}
     stubs = [src.split("### BEGIN SOLUTION")[0].rstrip(" ") + "    raise NotImplementedError()\n" for src in cells]
     v = _verify(sandbox, tmp_path, stubs)
     assert v.score == 0 and {e.outcome for e in v.exercises.values()} == {"not-implemented"}
-    # a right backward pass behind a wrong forward pass scores nothing (layer norm keeps its 2 + 2), a right
-    # forward alone scores its 3
+    # a right backward pass behind a wrong forward pass scores nothing (layer norm keeps its 2 + 2, the derived
+    # number its 1), a right forward alone scores its 3
     wrong = [cells[0].replace("var = (xc**2).mean(axis=0)", "var = (xc**2).sum(axis=0) / (N - 1)")] + cells[1:]
     v = _verify(sandbox, tmp_path, wrong)
-    assert v.score == 4 and v.exercises["batchnorm_backward"].score == 0 and v.exercises["layernorm_backward"].score == 2
+    assert v.score == 5 and v.exercises["batchnorm_backward"].score == 0 and v.exercises["layernorm_backward"].score == 2
     v = _verify(sandbox, tmp_path, [cells[0]] + stubs[1:])
     assert v.score == 3
     # the same for layer norm: its backward pass is graded through the learner's layernorm_forward
@@ -513,4 +516,24 @@ def test_verifier_gives_the_solution_full_marks_and_stubs_zero(sandbox, tmp_path
     assert wrong_ln != cells
     v = _verify(sandbox, tmp_path, wrong_ln)
     assert v.exercises["layernorm_forward"].score == 0 and v.exercises["layernorm_backward"].score == 0
-    assert v.score == 6
+    assert v.score == 7  # 3 + 2 + 1 for batch norm, 1 for the derived number
+
+
+# ---------------------------------------------------------------------------------------------
+# The derived number
+
+
+def test_predicted_running_mean_std_is_the_measured_stationary_std():
+    """√(m/(2−m)·σ²/N) for N = 16, m = 0.05, σ² = 4: the running mean of the reference forward pass over
+    many steps and features wanders by that much (to 3%), and every known mistake is further away."""
+    target = ASSIGNMENT.exercise("predicted_running_mean_std").reference({})["result"]
+    rng = np.random.default_rng(0)
+    rm, tail = np.zeros(400), []
+    for step in range(800):
+        batch = 3.0 + 2.0 * rng.standard_normal((16, 400))
+        rm = 0.95 * rm + 0.05 * batch.mean(axis=0)
+        if step >= 200:
+            tail.append(rm.copy())
+    assert abs(np.sqrt(np.mean((np.array(tail) - 3.0) ** 2)) / target - 1) < 0.03
+    for value, _ in MUTANTS["predicted_running_mean_std"].values():
+        assert abs(value / target - 1) > 0.25

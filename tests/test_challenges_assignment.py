@@ -28,7 +28,7 @@ from nnopt_helpers.checks import CheckFailed, load_expected, run_check
 
 ID = "01_challenges"
 POINTS = {"gradient_descent": 3, "max_stable_learning_rate": 1.5, "optimal_learning_rate": 1.5,
-          "gd_convergence_rate": 2, "empirical_risk": 2}
+          "gd_convergence_rate": 2, "predicted_optimal_steps": 1, "empirical_risk": 2}
 
 
 @pytest.fixture(scope="module")

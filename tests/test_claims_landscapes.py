@@ -160,7 +160,7 @@ def test_landscape_longer_training_and_more_data(n_train, num_epochs):
 
 
 def test_landscape_section_runs_with_untouched_stubs():
-    """The section's code cells print a note (no error) while exercises 5 and 6 still raise NotImplementedError."""
+    """The section's code cells print a note (no error) while exercises 6 and 7 still raise NotImplementedError."""
     import matplotlib
 
     matplotlib.use("Agg")

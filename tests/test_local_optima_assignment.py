@@ -292,13 +292,13 @@ def test_verifier_gives_the_solution_full_marks_and_a_mistake_none(tmp_path):
     cells = [c.source for c in harness.solution_cells(AID)]
     (tmp_path / "a").mkdir()
     v = verify(ASSIGNMENT, cells, sandbox, tmp_path / "a", Limits(wall_seconds=60), 12345)
-    assert v.score == 10 and not v.flags and not v.cell_errors
+    assert v.score == 11 and not v.flags and not v.cell_errors
     global_noise = [c.replace("rng.standard_normal(x.shape)", "np.random.standard_normal(x.shape)") for c in cells]
     assert global_noise != cells
     (tmp_path / "b").mkdir()
     v = verify(ASSIGNMENT, global_noise, sandbox, tmp_path / "b", Limits(wall_seconds=60), 12345)
     assert {n: e.score for n, e in v.exercises.items()}["perturbed_gradient_descent"] == 0
-    assert v.score == 10 - ASSIGNMENT.exercise("perturbed_gradient_descent").points
+    assert v.score == 11 - ASSIGNMENT.exercise("perturbed_gradient_descent").points
 
 
 # ---------------------------------------------------------------------------------------------

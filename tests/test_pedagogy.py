@@ -108,3 +108,40 @@ def test_pedagogy_docstrings_state_the_contract_not_the_formula(aid):
 )
 def test_pedagogy_formula_rule(line, formula):
     assert _is_formula(line) is formula
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_pedagogy_written_questions_with_a_rubric(aid):
+    """At least two written answers a person grades (nbgrader's manually graded answer cells), each
+    right after a question cell that states its points and how it is graded; the model answer is a
+    solution region, so the student version reads nbgrader's "YOUR ANSWER HERE"."""
+    import nbformat
+
+    cells = h.source_notebook(aid).cells
+    answers = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and h.nbgrader(c).get("grade")]
+    assert len(answers) >= 2, f"{aid}: {len(answers)} written answers, at least 2 expected"
+    for i in answers:
+        meta, question = h.nbgrader(cells[i]), cells[i - 1].source
+        assert meta.get("solution") and not meta.get("locked") and meta["grade_id"].startswith("written_"), meta
+        assert question.startswith(f"### Question (written, {meta['points']:g} points)"), (aid, question[:80])
+        assert "*How it is graded:*" in question and question.count("1 point for") >= 2, (aid, meta["grade_id"])
+        assert "### BEGIN SOLUTION" in cells[i].source and "**Model answer.**" in cells[i].source
+    student = nbformat.read(h.ROOT / "notebooks" / aid / f"{aid}.ipynb", as_version=4)
+    ids_ = {h.nbgrader(cells[i])["grade_id"] for i in answers}
+    released = [c.source for c in student.cells if h.nbgrader(c).get("grade_id") in ids_]
+    assert released == ["YOUR ANSWER HERE"] * len(answers), (aid, released)
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_pedagogy_a_number_to_derive_before_the_experiment(aid):
+    """At least one autograded number the learner derives (driver ``value``), asked for in an exercise
+    heading that says "derive", before the code that measures it."""
+    values = [name for name in h.exercises(aid) if h.is_value(aid, name)]
+    assert values, f"{aid}: no derived number"
+    cells = h.source_notebook(aid).cells
+    for name in values:
+        (solution,) = [i for i, c in enumerate(cells) if h.nbgrader(c).get("grade_id") == name]
+        heading = [c.source for c in cells[:solution] if c.cell_type == "markdown" and c.source.startswith("### Exercise")][-1]
+        assert "derive" in heading.splitlines()[0] and f"`{name}`" in heading.splitlines()[0], (aid, heading[:100])
+        later = "\n".join(c.source for c in cells[solution + 2:] if c.cell_type == "code")
+        assert later.strip(), f"{aid}: nothing runs after {name}"

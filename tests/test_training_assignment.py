@@ -259,7 +259,8 @@ def test_verifier_gives_the_solution_full_marks_and_stubs_zero(sandbox, tmp_path
     cells = [c.source for c in harness.solution_cells(AID)]
     v = verify(ASSIGNMENT, cells, sandbox, tmp_path / "a", Limits(wall_seconds=60), seed=4242)
     assert {name: e.score for name, e in v.exercises.items()} == {"gradient_noise_scale": 3.5, "clip_grad_norm": 2.5,
-                                                                 "lr_range_test": 4.0}
+                                                                 "lr_range_test": 4.0,
+                                                                 "predicted_exp_decay_mean_lr": 1.0}
     stubs = [src.split("### BEGIN SOLUTION")[0].rstrip(" ") + "    raise NotImplementedError()\n" for src in cells]
     v = verify(ASSIGNMENT, stubs, sandbox, tmp_path / "b", Limits(wall_seconds=60), seed=4242)
     assert v.score == 0 and {e.outcome for e in v.exercises.values()} == {"not-implemented"}
@@ -267,7 +268,7 @@ def test_verifier_gives_the_solution_full_marks_and_stubs_zero(sandbox, tmp_path
     wrong = [cells[0].replace("/ (B - 1)", "/ B")] + cells[1:]
     assert wrong != cells
     v = verify(ASSIGNMENT, wrong, sandbox, tmp_path / "c", Limits(wall_seconds=60), seed=4242)
-    assert v.exercises["gradient_noise_scale"].score == 0 and v.score == 6.5
+    assert v.exercises["gradient_noise_scale"].score == 0 and v.score == 7.5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,3 +300,18 @@ def test_minibatch_explorer_redraws_reports_stubs_and_draws_statically(capsys, s
     plt.close(fig)
     with pytest.raises(ValueError, match="lr_range"):
         widgets.minibatch_explorer(lr_range=(1.0, 0.1))
+
+
+# ---------------------------------------------------------------------------------------------
+# The derived number
+
+
+def test_predicted_exp_decay_mean_lr_is_the_mean_of_the_notebooks_schedule():
+    """(1 − 0.01)/ln 100: the notebook's exponential decay over its 215 steps averages within 3% of it, and
+    every known mistake is further away."""
+    target = ASSIGNMENT.exercise("predicted_exp_decay_mean_lr").reference({})["result"]
+    total = 5 * 43  # 5 epochs of batches of 32 over 1347 training digits
+    measured = np.mean([0.01 ** (s / total) for s in range(total)])
+    assert abs(measured / target - 1) < 0.03
+    for value, _ in mutants.MUTANTS["predicted_exp_decay_mean_lr"].values():
+        assert abs(value / target - 1) > 0.3

@@ -11,6 +11,7 @@ verifier runs the same cases out of the kernel. Cases are plain data:
   step shows);
 * ``cosine_learning_rate`` (driver ``function``): the first and last step, the end of the
   warm-up, no warm-up, lr_min 0 and not, arguments by position and by keyword, random schedules.
+* ``predicted_uncorrected_step`` (driver ``value``): the number the learner derived.
 
 When a result is wrong, ``explain`` runs the known mistakes of ``autograder.mutants.adaptive_lr``
 on the same case and names the one that gives exactly the learner's output, if any.
@@ -20,6 +21,8 @@ on the same case and names the one that gives exactly the learner's output, if a
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -173,6 +176,18 @@ ASSIGNMENT = Assignment(
         _rule_exercise("adagrad"),
         _rule_exercise("rmsprop"),
         _rule_exercise("adam"),
+        Exercise(
+            name="predicted_uncorrected_step",
+            driver="value",
+            make_cases=lambda rng: [{}],
+            # Adam without bias correction, β1 = 0.9, β2 = 0.999, the same gradient g at every step:
+            # m_t = (1 − β1^t) g and v_t = (1 − β2^t) g², so |Δw|/η = (1 − 0.9^10) / √(1 − 0.999^10)
+            # = 0.6513 / 0.09978 ≈ 6.53 at t = 10 (the corrected step is exactly 1)
+            reference=lambda case: {"result": (1 - 0.9**10) / math.sqrt(1 - 0.999**10)},
+            rtol=0.015,  # cs231n rel_error |x−y|/(|x|+|y|) ≤ 0.015, i.e. about 3%
+            explain=mutant_explainer(ID, "predicted_uncorrected_step", "value", rtol=0.015),
+            describe=lambda case: "your number",
+        ),
         _rule_exercise("adamw"),
         _rule_exercise("adadelta"),
         Exercise(

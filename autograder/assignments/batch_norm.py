@@ -1,6 +1,6 @@
 """Hidden tests of 06_batch_norm: the cases, the references they are judged against, and hints.
 
-All five exercises run through the ``batchnorm`` driver (``autograder.drivers``):
+All five graded functions run through the ``batchnorm`` driver (``autograder.drivers``):
 
 * ``batchnorm_forward``: runs of 2–6 calls on one ``bn_param`` dict, mixing train and eval mode,
   batches of varying size (N = 2 included, where the unbiased variance is twice the biased one),
@@ -15,6 +15,8 @@ All five exercises run through the ``batchnorm`` driver (``autograder.drivers``)
   output), default and given eps, constant rows, large offsets and scales, tiny scales.
 * ``layernorm_backward``: two forward + backward passes per case through the learner's
   ``layernorm_forward``, non-uniform upstream gradients, the same kinds of shapes and rows.
+* ``predicted_running_mean_std`` (driver ``value``): the number the learner derived, the
+  stationary standard deviation of the running mean.
 
 **How the backward passes are graded.** The cache is the learner's own, so the driver runs the
 learner's ``batchnorm_forward`` (found by name next to the backward function) and feeds its
@@ -338,6 +340,17 @@ ASSIGNMENT = Assignment(
             explain=_explainer("batchnorm_backward_alt"),
             describe=describe_case,
             public=lambda: public_backward("batchnorm_backward_alt"),
+        ),
+        Exercise(
+            name="predicted_running_mean_std",
+            driver="value",
+            make_cases=lambda rng: [{}],
+            # rm = Σ_k m(1−m)^k μ_{B,t−k}, independent batch means of variance σ²/N:
+            # Var(rm) = m²/(1 − (1−m)²)·σ²/N = m/(2−m)·σ²/N; m = 0.05, σ² = 4, N = 16: std ≈ 0.0801
+            reference=lambda case: {"result": (0.05 / (2 - 0.05) * 4 / 16) ** 0.5},
+            rtol=0.015,  # cs231n rel_error |x−y|/(|x|+|y|) ≤ 0.015, i.e. about 3%
+            explain=mutant_explainer("06_batch_norm", "predicted_running_mean_std", "value", rtol=0.015),
+            describe=lambda case: "your number",
         ),
         Exercise(
             name="layernorm_forward",

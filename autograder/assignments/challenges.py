@@ -15,7 +15,8 @@ plain data:
 * ``gd_convergence_rate`` (``args=[A, learning_rate]``): learning rates where λmin decides, where
   λmax decides, divergent ones (rate > 1) and ones with learning_rate·λmin > 1;
 * ``empirical_risk`` (``args=[w, X, y]``): N from 1 to 60, d from 1 to 6 (N < d too), a bias
-  column of ones, an exact fit, w = 0.
+  column of ones, an exact fit, w = 0;
+* ``predicted_optimal_steps`` (driver ``value``): the number of steps the learner derived.
 
 When a result is wrong, ``explain`` runs the known mistakes of ``autograder.mutants.challenges``
 on the same case and names the one that gives exactly the learner's output, if any.
@@ -23,6 +24,7 @@ on the same case and names the one that gives exactly the learner's output, if a
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
@@ -292,6 +294,17 @@ ASSIGNMENT = Assignment(
             explain=_explainer("gd_convergence_rate", "function"),
             describe=describe_rate_case,
             public=lambda: public_rate(),
+        ),
+        Exercise(
+            name="predicted_optimal_steps",
+            driver="value",
+            make_cases=lambda rng: [{}],
+            # the κ = 10 bowl (λ = 1, 10) at η* = 2/11: both factors 1 − η*λ are ±9/11, so
+            # ‖x_t − x*‖ = (9/11)^t ‖x_0 − x*‖ exactly; (9/11)^t ≤ 1e-6 first at t = ⌈ln 1e6 / ln(11/9)⌉ = 69
+            reference=lambda case: {"result": math.ceil(math.log(1e6) / math.log(11 / 9))},
+            rtol=0.015,  # cs231n rel_error |x−y|/(|x|+|y|) ≤ 0.015, i.e. about 3%
+            explain=mutant_explainer("01_challenges", "predicted_optimal_steps", "value", rtol=0.015),
+            describe=lambda case: "your number",
         ),
         Exercise(
             name="empirical_risk",

@@ -20,6 +20,8 @@ essentially never fails (six standard errors) while the classic mistakes fail ev
   each matrix a positive multiple of its input matrix, each layer's pre-activation variance on X
   within ``tol`` of 1 (recomputed), and where ``max_iter`` is too small to get there, the
   same rescalings as the grader's own LSUV (``autograder.references.initialization.lsuv``).
+* ``predicted_torch_default_var`` (driver ``value``): the number the learner derived, the variance
+  of the 10th layer's pre-activations under PyTorch's default ``nn.Linear`` initialization.
 
 The property functions live in ``autograder.properties.initialization`` (they are copied into the
 sandbox for the in-kernel hidden tests, so they hold no answers); what they need from the
@@ -42,6 +44,7 @@ from ..plain import NotPlain, pack, unpack
 from ..properties import initialization as props
 from ..references import initialization as ref
 from ..spec import Assignment, Exercise
+from .common import mutant_explainer
 
 __all__ = ["ASSIGNMENT", "initializer_cases", "orthogonal_cases", "lsuv_cases", "public_initializer", "public_orthogonal",
            "public_lsuv"]
@@ -213,6 +216,18 @@ ASSIGNMENT = Assignment(
         Exercise(name="lsuv_init", driver="layerwise_init",
                  make_cases=lsuv_cases, reference=None, properties=props.lsuv_init_properties,
                  explain=_explainer("lsuv_init"), describe=describe_lsuv_case, public=lambda: public_lsuv()),
+        Exercise(
+            name="predicted_torch_default_var",
+            driver="value",
+            make_cases=lambda rng: [{}],
+            # PyTorch's nn.Linear default U(−1/√n, 1/√n), n = 256: Var(w) = a²/3 = 1/(3n). Unit-variance
+            # inputs without a ReLU: Var(a_1) = n·Var(w) = 1/3; each later ReLU layer multiplies by
+            # ½·n·Var(w) = 1/6, nine times up to layer 10: Var(a_10) = (1/3)·(1/6)^9 ≈ 3.31e-8
+            reference=lambda case: {"result": (1 / 3) * (1 / 6) ** 9},
+            rtol=0.015,  # cs231n rel_error |x−y|/(|x|+|y|) ≤ 0.015, i.e. about 3%
+            explain=mutant_explainer("05_initialization", "predicted_torch_default_var", "value", rtol=0.015),
+            describe=lambda case: "your number",
+        ),
     ),
 )
 

@@ -19,6 +19,7 @@ through drivers that build them from plain data (``autograder.drivers``): a surf
   strict saddle and of quadratic saddles in 3 to 5 dimensions, and one run without noise. Judged
   by properties (shape, start, plain GD without noise, the rng's seed decides the path, noise
   statistics, escape).
+* ``predicted_escape_steps`` (driver ``value``): the number of steps the learner derived.
 
 * ``linear_interpolation_losses`` (driver ``interpolation``): the loss along the line through two
   points of rotated, scaled and shifted surfaces (Himmelblau, Rosenbrock, the six-hump camel,
@@ -43,6 +44,7 @@ on the same case and names the one whose output matches the learner's, if any.
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
@@ -397,6 +399,18 @@ ASSIGNMENT = Assignment(
                  properties=props.find_minima_properties, explain=_explainer("find_minima", "surface_function"),
                  describe=describe_find_minima_case,
                  public=lambda: public_find_minima()),
+        Exercise(
+            name="predicted_escape_steps",
+            driver="value",
+            make_cases=lambda rng: [{}],
+            # the strict saddle ½x² − ½y² + ¼y⁴, η = 0.2, from (1, 1e-9): along y (λ = −1) each step
+            # multiplies y by 1 + η|λ| = 1.2 (the quartic term is negligible up to |y| = 1e-3), so
+            # |y_t| = 1.2^t·1e-9 ≥ 1e-3 first at t = ⌈ln(1e6) / ln 1.2⌉ = ⌈75.8⌉ = 76
+            reference=lambda case: {"result": math.ceil(math.log(1e-3 / 1e-9) / math.log(1.2))},
+            rtol=0.015,  # cs231n rel_error |x−y|/(|x|+|y|) ≤ 0.015, i.e. about 3%
+            explain=mutant_explainer("02_local_optima", "predicted_escape_steps", "value", rtol=0.015),
+            describe=lambda case: "your number",
+        ),
         Exercise(name="perturbed_gradient_descent", driver="noisy_path", make_cases=perturbed_cases, reference=None,
                  properties=props.perturbed_gd_properties, explain=_explainer("perturbed_gradient_descent", "noisy_path"),
                  describe=describe_perturbed_case,

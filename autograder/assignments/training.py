@@ -13,6 +13,8 @@
   loss is >= 0), quadratic bowls, Rosenbrock and a rotated, scaled and shifted Rosenbrock, rates
   over 2 to 6 decades, 2 to 40 steps, default and explicit ``diverge_factor``, runs that stop early
   and runs that do not.
+* ``predicted_exp_decay_mean_lr`` (driver ``value``): the number the learner derived, the average
+  learning rate of the exponential decay over the run, as a fraction of the peak.
 
 When a result is wrong, ``explain`` runs the known mistakes of ``autograder.mutants.training`` on
 the same case and names the one that gives exactly the learner's output, if any.
@@ -220,6 +222,17 @@ ASSIGNMENT = Assignment(
             explain=mutant_explainer(ID, "lr_range_test", "surface_function"),
             describe=describe_range_case,
             public=lambda: public_range(),
+        ),
+        Exercise(
+            name="predicted_exp_decay_mean_lr",
+            driver="value",
+            make_cases=lambda rng: [{}],
+            # η(t) = η0·0.01^t on t ∈ [0, 1]: mean/η0 = ∫0^1 e^{−t ln 100} dt = (1 − 0.01)/ln 100 ≈ 0.2150
+            # (the 215 discrete steps of the notebook average 0.2173, within the tolerance)
+            reference=lambda case: {"result": (1 - 0.01) / np.log(100.0)},
+            rtol=0.015,  # cs231n rel_error |x−y|/(|x|+|y|) ≤ 0.015, i.e. about 3%
+            explain=mutant_explainer(ID, "predicted_exp_decay_mean_lr", "value", rtol=0.015),
+            describe=lambda case: "your number",
         ),
     ),
 )

@@ -858,6 +858,15 @@ def _master_and_released(course: Course, aid: str, notebook: str):
     return master, released
 
 
+def _read_history(path: Path) -> dict[str, list[str]]:
+    """``.nnopt/releases/<id>.json``: grade_id -> the sources of that cell graded against so far."""
+    try:
+        history = json.loads(path.read_text()) if path.is_file() else {}
+        return {g: [x for x in v if isinstance(x, str)] for g, v in history.items() if isinstance(v, list)}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
 def _release_history(course: Course, aid: str, notebook: str, released) -> dict[str, list[str]]:
     """grade_id -> the sources an earlier release gave a locked cell (not the current one's): from the
     course's ``release/<id>/`` (what ``nbgrader release_assignment`` sent out, if it was not regenerated)
@@ -865,11 +874,7 @@ def _release_history(course: Course, aid: str, notebook: str, released) -> dict[
     version it graded against. Unreadable history counts as none."""
     locked = {nbs.grade_id_of(c): c.source for c in released.cells if nbs.grade_id_of(c) and nbs.is_locked_kind(c)}
     history_file = Path(course.coursedir.root) / ".nnopt" / "releases" / f"{aid}.json"
-    try:
-        history = json.loads(history_file.read_text()) if history_file.is_file() else {}
-        history = {g: [x for x in v if isinstance(x, str)] for g, v in history.items() if isinstance(v, list)}
-    except (OSError, ValueError, AttributeError):
-        history = {}
+    history = _read_history(history_file)
     try:
         sent = nbformat.read(course.path(course.coursedir.release_directory, ".", aid) / notebook, as_version=4)
         for c in sent.cells:

@@ -641,6 +641,23 @@ MUTANTS = {
             adam_mutates_w,
             "w is changed in place (w -= ...): compute next_w = w − ... as a new array"),
     },
+    "predicted_uncorrected_step": {
+        "first_step": (
+            (1 - 0.9) / math.sqrt(1 - 0.999),
+            "this is the factor of the first step, (1 − β1)/√(1 − β2) ≈ 3.2; at step 10 both averages have filled "
+            "further: m_10 = (1 − 0.9^10) g, v_10 = (1 − 0.999^10) g², and the step is their ratio ≈ 6.53 η"),
+        "no_square_root": (
+            (1 - 0.9**10) / (1 - 0.999**10),
+            "the square root of v is missing: the step is m/√v, (1 − 0.9^10) / √(1 − 0.999^10) ≈ 6.53 times η"),
+        "no_decay_of_old_terms": (
+            (10 * (1 - 0.9)) / math.sqrt(10 * (1 - 0.999)),
+            "this adds up ten contributions (1 − β)·g without decaying the older ones by β each step; the weights "
+            "sum to 1 − β^t: m_10 = (1 − 0.9^10) g, v_10 = (1 − 0.999^10) g², a step of ≈ 6.53 η"),
+        "bias_corrected": (
+            1.0,
+            "1 is the step *with* bias correction; without it the raw ratio m_10/√v_10 = (1 − 0.9^10) / "
+            "√(1 − 0.999^10) ≈ 6.53 times η"),
+    },
     "adamw": {
         "l2_in_gradient": (
             adamw_l2_in_gradient,

@@ -675,3 +675,29 @@ MUTANTS["layernorm_backward"] = {
         ln_bwd_mutates_dout,
         "dout is changed in place (dout *= ...): compute new arrays"),
 }
+
+MUTANTS["predicted_running_mean_std"] = {
+    "variance_not_std": (
+        0.05 / (2 - 0.05) * 4 / 16,
+        "this is the variance m/(2−m)·σ²/N of the running mean; the question asks for its standard deviation, "
+        "the square root"),
+    "plain_mean_of_1_over_m_batches": (
+        (0.05 * 4 / 16) ** 0.5,
+        "this treats the running mean as a plain mean of the last 1/m = 20 batches (variance m·σ²/N); its weights "
+        "m(1−m)^k are unequal, and their squares sum to m²/(1−(1−m)²) = m/(2−m): Var = m/(2−m)·σ²/N"),
+    "population_not_batch_mean": (
+        (0.05 / (2 - 0.05) * 4) ** 0.5,
+        "σ² is used where the variance of a batch mean belongs; a mean of N = 16 samples has variance σ²/N = 4/16"),
+    "weight_on_the_old_value": (
+        (0.95 / (2 - 0.95) * 4 / 16) ** 0.5,
+        "m was used as the weight of the old value (the cs231n/Keras convention); in PyTorch's convention m = 0.05 "
+        "weighs the new batch: Var = m/(2−m)·σ²/N with m = 0.05"),
+    "one_weighted_batch": (
+        0.05 * 2 / 16 ** 0.5,
+        "only one batch mean, weighted by m, is counted; the running mean sums all past batch means with weights "
+        "m(1−m)^k, whose variances add: Var = Σ m²(1−m)^{2k}·σ²/N = m/(2−m)·σ²/N"),
+    "std_used_as_variance": (
+        (0.05 / (2 - 0.05) * 2 / 16) ** 0.5,
+        "the standard deviation 2 was used as the variance; the population variance is 4, so a batch mean has "
+        "variance 4/16"),
+}

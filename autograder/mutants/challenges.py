@@ -11,6 +11,8 @@ Every function here is *wrong on purpose*. The correct conventions are
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["MUTANTS"]
@@ -400,5 +402,24 @@ MUTANTS = {
             risk_column_broadcast,
             "the predictions have shape (N, 1) and y has shape (N,), so their difference broadcasts to an "
             "(N, N) matrix: keep both 1-D, X @ w with w of shape (d,)"),
+    },
+    "predicted_optimal_steps": {
+        "loss_gap_not_distance": (
+            math.ceil(math.log(1e6) / (2 * math.log(11 / 9))),
+            "this counts the steps until the loss gap f(x_t) − f* falls by 1e-6; it is quadratic in the error "
+            "and shrinks by (9/11)² per step. The question is about the distance ‖x_t − x*‖, which shrinks by "
+            "9/11 per step: ln(1e6) / ln(11/9) ≈ 68.9, so 69 steps"),
+        "log10_over_ln": (
+            math.ceil(math.log10(1e6) / math.log(11 / 9)),
+            "this divides log10(1e6) = 6 by a natural logarithm, ln(11/9): use the same logarithm on both "
+            "sides, ln(1e6) / ln(11/9) ≈ 68.9, so 69 steps"),
+        "linearized_log": (
+            math.ceil(math.log(1e6) / (2 / 11)),
+            "this replaces ln(1/ρ) by 1 − ρ = 2/11, which overestimates the count by about 10%: solve "
+            "(9/11)^t ≤ 1e-6 exactly, t ≥ ln(1e6) / ln(11/9) ≈ 68.9, so 69 steps"),
+        "rate_one_minus_inverse_kappa": (
+            math.ceil(math.log(1e6) / math.log(1 / 0.9)),
+            "this uses the factor 1 − λmin/λmax = 0.9, the rate of η = 1/λmax; at η* = 2/(λmin + λmax) = 2/11 "
+            "both factors are ±(κ − 1)/(κ + 1) = ±9/11, so t ≥ ln(1e6) / ln(11/9) ≈ 68.9: 69 steps"),
     },
 }

@@ -414,4 +414,30 @@ MUTANTS = {
             lsuv_returns_input_list,
             "the input list is modified (weights[i] = ...) and returned; build and return a new list"),
     },
+    "predicted_torch_default_var": {
+        "no_relu_halving": (
+            (1 / 3) ** 10,
+            "the ReLU's halving is missing: with Var(w) = 1/(3n) each layer multiplies by n·Var(w) = 1/3 only "
+            "without a ReLU; a ReLU in front of the layer halves E[h²], so each layer after the first multiplies "
+            "by 1/6: Var(a_10) = (1/3)·(1/6)^9"),
+        "relu_on_the_input": (
+            (1 / 6) ** 10,
+            "the variance was halved at the first layer too, but the inputs x reach it without a ReLU: Var(a_1) = n·Var(w)·E[x²] = 1/3, "
+            "and only the nine layers after it multiply by 1/6"),
+        "one_factor_too_many": (
+            (1 / 3) * (1 / 6) ** 10,
+            "ten factors of 1/6 come after Var(a_1); a_1 is already the first layer's output, so from a_1 to a_10 "
+            "there are nine: Var(a_10) = (1/3)·(1/6)^9"),
+        "bound_as_std": (
+            1.0 * 0.5 ** 9,
+            "the bound 1/√n was taken as the standard deviation (Var(w) = 1/n); U(−a, a) has variance a²/3, "
+            "so Var(w) = 1/(3n), Var(a_1) = 1/3 and each ReLU layer multiplies by 1/6"),
+        "std_not_variance": (
+            math.sqrt((1 / 3) * (1 / 6) ** 9),
+            "this is the standard deviation of a_10; the question asks for its variance, (1/3)·(1/6)^9"),
+        "uniform_variance_over_12": (
+            (1 / 12) * (1 / 24) ** 9,
+            "U(−a, a) has width 2a and variance (2a)²/12 = a²/3, not a²/12: Var(w) = 1/(3n), "
+            "so Var(a_10) = (1/3)·(1/6)^9"),
+    },
 }

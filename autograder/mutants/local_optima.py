@@ -6,6 +6,8 @@ Every function here is *wrong on purpose*. The correct conventions are in
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..references.local_optima import classify, hessian_fd
@@ -554,6 +556,24 @@ MUTANTS = {
         "returns_list": (
             find_minima_returns_list,
             "the result is a list; return a NumPy array of shape (k, d)"),
+    },
+    "predicted_escape_steps": {
+        "linearized_log": (
+            math.ceil(math.log(1e6) / 0.2),
+            "this replaces ln(1 + η|λ|) by η|λ| = 0.2, which overestimates ln 1.2 = 0.182 and so underestimates "
+            "the count by about 9%: solve 1.2^t · 1e-9 ≥ 1e-3 exactly, t ≥ ln(1e6) / ln 1.2 ≈ 75.8, so 76 steps"),
+        "log10_over_ln": (
+            math.ceil(math.log10(1e6) / math.log(1.2)),
+            "this divides log10(1e6) = 6 by a natural logarithm, ln 1.2: use the same logarithm on both sides, "
+            "ln(1e6) / ln 1.2 ≈ 75.8, so 76 steps"),
+        "shrinking_factor": (
+            math.ceil(math.log(1e6) / -math.log(0.8)),
+            "this uses the factor 1 − η|λ| = 0.8, that of a positive eigenvalue; along y the eigenvalue is −1, "
+            "so the factor is 1 − ηλ = 1.2 and t ≥ ln(1e6) / ln 1.2 ≈ 75.8: 76 steps"),
+        "ignores_the_target": (
+            math.ceil(math.log(1 / 1e-9) / math.log(1.2)),
+            "this is the count to grow from 1e-9 to 1 (ln(1/ε)); the target is 1e-3: t ≥ ln(1e-3 / 1e-9) / ln 1.2 "
+            "≈ 75.8, so 76 steps"),
     },
     "perturbed_gradient_descent": {
         "global_random": (

@@ -266,3 +266,20 @@ MUTANTS = {
                             "copy"),
     },
 }
+
+MUTANTS["predicted_exp_decay_mean_lr"] = {
+    "rate_at_the_midpoint": (
+        0.1,
+        "this is the rate halfway through, 0.01^0.5 = 0.1 (the geometric mean of the two ends); the average of "
+        "an exponential is its integral, ∫0^1 0.01^t dt = (1 − 0.01)/ln 100"),
+    "log10_not_ln": (
+        (1 - 0.01) / 2,
+        "log10(100) = 2 was used; the integral of e^{−ct} needs the natural logarithm: (1 − 0.01)/ln 100"),
+    "ln_10_not_ln_100": (
+        (1 - 0.01) / 2.302585092994046,
+        "ln 10 was used; the rate falls by a factor of 100 over the run, so c = ln 100: (1 − 0.01)/ln 100"),
+    "final_rate": (
+        0.01,
+        "this is the rate at the end of the run; the question asks for its average over the whole run, "
+        "∫0^1 0.01^t dt = (1 − 0.01)/ln 100"),
+}
