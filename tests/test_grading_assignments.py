@@ -110,9 +110,12 @@ def test_solution_full_stub_zero_wrong_exercise_and_tampering(aid, tmp_path, san
         f"c.CourseDirectory.root = {str(course)!r}\n")
     cn = load_course_notebooks(REPO / "solutions" / aid / assignment.notebook)
 
-    # The last exercise: later ones may build on earlier ones (06's backward runs the learner's own
+    # The last function: later ones may build on earlier ones (06's backward runs the learner's own
     # forward for its cache, 02's find_minima calls numerical_hessian), never the other way round.
-    wrong = assignment.exercises[-1]
+    # (A derived number is not a function; tests/test_verifier.py covers a wrong or hostile one.)
+    from autograder.drivers import VALUE_DRIVERS
+
+    wrong = [ex for ex in assignment.exercises if ex.driver not in VALUE_DRIVERS][-1]
     one_wrong = _with_cell(cn.correct, wrong.name, _wrong(wrong))
     tamper = _with_cell(cn.correct, wrong.name, _wrong(wrong) + _SILENCE)
     submissions = {"correct": cn.correct, "stub": cn.student, "one-wrong": one_wrong, "tamper": tamper}
