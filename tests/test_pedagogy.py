@@ -145,3 +145,36 @@ def test_pedagogy_a_number_to_derive_before_the_experiment(aid):
         assert "derive" in heading.splitlines()[0] and f"`{name}`" in heading.splitlines()[0], (aid, heading[:100])
         later = "\n".join(c.source for c in cells[solution + 2:] if c.cell_type == "code")
         assert later.strip(), f"{aid}: nothing runs after {name}"
+
+
+#: Reading speed and the time each kind of task takes, for the duration a notebook's intro states.
+WORDS_PER_MINUTE = 200
+MINUTES = {"function": 3, "derived number": 2, "written answer": 5, "prediction": 1}
+
+
+def reading_words(cells) -> int:
+    """Words a learner reads: markdown cells without model answers (solution regions) or math."""
+    words = 0
+    for c in cells:
+        if c.cell_type == "markdown":
+            text = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", " ", c.source, flags=re.S)
+            words += len(re.sub(r"\$\$.*?\$\$|\$[^$]*\$", " ", text, flags=re.S).split())
+    return words
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_pedagogy_the_stated_duration_can_be_met(aid):
+    """The intro's "About N minutes" covers reading at 200 words a minute plus the tasks (3 minutes
+    per graded function, 2 per derived number, 5 per written answer, 1 per prediction), within 10%,
+    and is not padded beyond 1.6 times that."""
+    cells = h.source_notebook(aid).cells
+    stated = re.search(r"About (\d+) minutes", cells[0].source)
+    assert stated, f"{aid}: the intro states no duration ('About N minutes')"
+    names = h.exercises(aid)
+    values = sum(h.is_value(aid, n) for n in names)
+    tasks = {"function": len(names) - values, "derived number": values,
+             "written answer": len(h.written_answers(aid)), "prediction": len(_predict_cells(cells))}
+    needed = reading_words(cells) / WORDS_PER_MINUTE + sum(MINUTES[k] * n for k, n in tasks.items())
+    minutes = int(stated.group(1))
+    assert 0.9 * needed <= minutes <= 1.6 * needed, (
+        f"{aid}: states {minutes} minutes; {reading_words(cells)} words and {tasks} need about {needed:.0f}")
