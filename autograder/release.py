@@ -6,7 +6,7 @@ DIR gets the student notebooks (generated afresh from ``solutions/`` by nbgrader
 exactly what a class would be released), the helper package ``nnopt_helpers/`` with the visible
 checks' data, the answer-free part of ``autograder/`` those checks call functions with
 (``plain.py``, ``drivers.py``), a learner README, ``run.py`` (``lab`` and ``check``), packaging
-and ``environment.yml``. Nothing in it answers an exercise: no ``solutions/``, no hidden-test
+and ``environment.yml``, and ``docs/conventions.md`` (the page the notebooks link to). Nothing in it answers an exercise: no ``solutions/``, no hidden-test
 modules, references, mutants or properties, no solution region of any notebook
 (``tests/test_release.py`` searches the copy for each solution line and each reference function).
 
@@ -26,6 +26,8 @@ __all__ = ["release", "EDITION_FILES", "ANSWER_FREE"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "edition"
+#: Pages of ``docs/`` the notebooks link to (``../../docs/...`` from ``notebooks/<id>/``).
+LEARNER_DOCS = ("docs/conventions.md",)
 #: The modules of ``autograder/`` the visible checks import: they call a function on a case and
 #: turn its output into plain data, and hold no reference, expected value or mistake.
 ANSWER_FREE = ("plain.py", "drivers.py")
@@ -93,7 +95,7 @@ def release(dest: Path, *, force: bool = False, ids: list[str] | None = None) ->
     if dest.exists() and any(dest.iterdir()):
         if not force:
             raise FileExistsError(f"{dest} is not empty (pass --force to replace its edition files)")
-        for name in ("notebooks", "nnopt_helpers", "autograder"):
+        for name in ("notebooks", "nnopt_helpers", "autograder", "docs"):
             shutil.rmtree(dest / name, ignore_errors=True)
     dest.mkdir(parents=True, exist_ok=True)
     for aid, files in generate(ids or assignment_ids()).items():
@@ -109,6 +111,9 @@ def release(dest: Path, *, force: bool = False, ids: list[str] | None = None) ->
         shutil.copyfile(ROOT / "autograder" / name, dest / "autograder" / name)
     for name in EDITION_FILES:
         shutil.copyfile(TEMPLATES / name, dest / name)
+    for name in LEARNER_DOCS:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / name, dest / name)
     requirements, version = _requirements()
     (dest / "pyproject.toml").write_text(_PYPROJECT.format(
         version=version, dependencies="\n".join(f'    "{r}",' for r in requirements)))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -117,11 +118,24 @@ def edition(tmp_path_factory):
 
 def test_the_edition_holds_no_answer(edition):
     assert sorted(p.name for p in edition.iterdir()) == sorted(
-        ["README.md", "run.py", "pyproject.toml", "environment.yml", "notebooks", "nnopt_helpers", "autograder"])
+        ["README.md", "run.py", "pyproject.toml", "environment.yml", "notebooks", "nnopt_helpers", "autograder", "docs"])
     assert sorted(p.name for p in (edition / "autograder").iterdir()) == sorted(["__init__.py", *ANSWER_FREE])
     assert sorted(p.name for p in (edition / "notebooks").iterdir()) == sorted(
         p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
     assert find_answers(edition) == []
+
+
+def test_every_relative_link_of_a_notebook_resolves_in_the_edition(edition):
+    """Links such as ``../../docs/conventions.md`` lead somewhere in the learner's copy too."""
+    links = []
+    for path in sorted((edition / "notebooks").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                links += [(path, target) for target in re.findall(r"\]\(([^)#\s]+)", cell.source)
+                          if "://" not in target and not target.startswith("mailto:")]
+    assert links, "the notebooks link to no local file: the test has nothing to check"
+    missing = [f"{p.parent.name}: {t}" for p, t in links if not (p.parent / t).exists()]
+    assert missing == [], missing
 
 
 def test_the_answer_search_finds_a_planted_solution(edition, tmp_path):
