@@ -43,3 +43,31 @@ def test_verifier_takes_solution_cells_and_own_helper_cells_in_order():
     submitted.cells[2] = _cell("def f(x):\n    return _double(x)", solution=True, grade=False, grade_id="f")
     submitted.cells.append(_cell("print(f(3))"))
     assert verifier_sources(submitted, master) == ["def _double(x):\n    return 2 * x", "def f(x):\n    return _double(x)"]
+
+
+@pytest.mark.parametrize("graded", [False, True])
+def test_feedback_says_a_written_answer_is_not_graded_yet(graded):
+    """Before a person grades them, written answers read "not graded yet" where nbgrader's template
+    would print a score of 0.0 (table of contents and the cell's heading); once graded, their score."""
+    import re
+    from pathlib import Path
+
+    from autograder.grading.notebooks import WRITTEN_PENDING, render_feedback_html
+
+    root = Path(__file__).resolve().parent.parent
+    nb = nbformat.read(root / "notebooks" / "03_momentum" / "03_momentum.ipynb", as_version=4)
+    written = [c.metadata["nbgrader"] for c in nb.cells
+               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert len(written) == 2
+    if graded:
+        written[0]["score"], written[1]["score"] = 1.5, 0.0
+    html = render_feedback_html(nb, notebook_name="03_momentum", score=0, max_score=15)
+    for meta in written:
+        gid = meta["grade_id"]
+        toc = re.search(rf'<a href="#{gid}">Written response</a> \(Score: ([^/]*) /', html).group(1)
+        heading = re.search(rf'<a name="{gid}"></a>.*?Score: ([^/]*) /', html, flags=re.S).group(1)
+        want = f"{meta['score']:.1f}" if graded else "not graded yet"
+        assert toc.strip() == heading.strip() == want, (gid, toc, heading)
+    assert (WRITTEN_PENDING in html) is not graded
+    # the autograded test cells keep their numbers (0.0 here: nothing was run)
+    assert re.search(r'>Test cell</a> \(Score: 0\.0 /', html)

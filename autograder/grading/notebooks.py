@@ -1184,6 +1184,7 @@ def render_feedback_html(nb, *, notebook_name: str, score: float, max_score: flo
     c.HTMLExporter.extra_template_paths = [os.path.join(base, "static", "node_modules", "bootstrap", "dist", "css")]
     c.HTMLExporter.preprocessors = ["nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
     nb = copy.deepcopy(nb)
+    pending = []
     for cell in nb.cells:
         n = nbgrader_metadata(cell)
         if n is not None and (n.get("grade") or n.get("task")):
@@ -1192,10 +1193,24 @@ def render_feedback_html(nb, *, notebook_name: str, score: float, max_score: flo
                 n["score"] = 0.0
                 if cell.cell_type == "markdown":  # a written answer: nbgrader's comment box says who grades it
                     n["comment"] = WRITTEN_PENDING
+                    pending.append(str(n.get("grade_id", "")))
     exporter = SanitizingHTMLExporter(config=c)
     resources = {"nbgrader": {"notebook": notebook_name, "score": score, "max_score": max_score, "late_penalty": 0}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body.replace("</head>", _FEEDBACK_CSS + "</head>", 1)
+    return _not_graded_yet(body, pending).replace("</head>", _FEEDBACK_CSS + "</head>", 1)
+
+
+def _not_graded_yet(html: str, grade_ids: list) -> str:
+    """nbgrader's template prints a score of 0.0 for a written answer nobody has graded yet (its
+    ``float`` filter turns anything else into 0.0): say "not graded yet" there instead, in the table
+    of contents (``href="#id"``) and in the cell's heading (after ``name="id"``)."""
+    import html as html_lib
+
+    for gid in grade_ids:
+        anchor = re.escape(html_lib.escape(gid, quote=True))
+        for start in (rf'<a href="#{anchor}">[^<]*</a> \(', rf'<a name="{anchor}"></a>.*?'):
+            html = re.sub(rf"({start})Score: 0\.0 /", r"\1Score: not graded yet /", html, count=1, flags=re.S)
+    return html
 
 
 #: Outputs wrap in feedback (the grader's verdict under a test cell runs to hundreds of characters, and
