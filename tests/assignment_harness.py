@@ -245,6 +245,29 @@ def solution_namespace(aid: str) -> dict:
     return dict(_solution_namespace(aid))
 
 
+def code_cell(aid: str, marker: str) -> str:
+    """The source of the one code cell of ``aid``'s source notebook that contains ``marker``."""
+    hits = [c.source for c in source_notebook(aid).cells if c.cell_type == "code" and marker in c.source]
+    assert len(hits) == 1, f"{aid}: {len(hits)} code cells contain {marker!r}"
+    return hits[0]
+
+
+def notebook_namespace(aid: str, **names) -> dict:
+    """The solution functions of ``aid`` plus what the notebooks import, and the given names: where a
+    claim test runs a notebook's own cell."""
+    import math
+
+    import matplotlib.pyplot as plt
+
+    from nnopt_helpers import data, gradcheck, init_checks, nets, plots, surfaces, widgets
+
+    ns = solution_namespace(aid)
+    ns.update(np=np, math=math, plt=plt, plots=plots, nets=nets, surfaces=surfaces, widgets=widgets,
+              data=data, init_checks=init_checks, gradcheck=gradcheck)
+    ns.update(names)
+    return ns
+
+
 def solution_functions(aid: str) -> dict:
     """The graded functions, from :func:`solution_namespace`."""
     namespace = _solution_namespace(aid)

@@ -21,8 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from assignment_harness import quiet_numpy, solution_namespace, source_notebook  # noqa: E402
-from nnopt_helpers import data, init_checks, nets, plots, surfaces, widgets  # noqa: E402
+from assignment_harness import code_cell, notebook_namespace, quiet_numpy  # noqa: E402
+from nnopt_helpers import data, nets, surfaces, widgets  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -31,26 +31,10 @@ def _close_figures():
     plt.close("all")
 
 
-def _cell(aid: str, marker: str) -> str:
-    """The source of the one code cell of ``aid``'s source notebook that contains ``marker``."""
-    hits = [c.source for c in source_notebook(aid).cells if c.cell_type == "code" and marker in c.source]
-    assert len(hits) == 1, f"{aid}: {len(hits)} code cells contain {marker!r}"
-    return hits[0]
-
-
-def _namespace(aid: str, **names) -> dict:
-    """The solution functions of ``aid`` plus the notebook's imports and the given names."""
-    ns = solution_namespace(aid)
-    ns.update(np=np, math=math, plt=plt, plots=plots, nets=nets, surfaces=surfaces, widgets=widgets,
-              data=data, init_checks=init_checks)
-    ns.update(names)
-    return ns
-
-
 def _run(aid: str, ns: dict, *markers: str) -> dict:
     for marker in markers:
         with quiet_numpy():
-            exec(compile(_cell(aid, marker), f"{aid}:{marker}", "exec"), ns)
+            exec(compile(code_cell(aid, marker), f"{aid}:{marker}", "exec"), ns)
     return ns
 
 
@@ -58,7 +42,7 @@ def _run(aid: str, ns: dict, *markers: str) -> dict:
 # 01 · Challenges: a sharp and a flat minimum of the same training loss, the surface moved by δ
 
 def _wells_ns():
-    return _run("01_challenges", _namespace("01_challenges"), "def two_wells(", "what the shift costs at each minimum")
+    return _run("01_challenges", notebook_namespace("01_challenges"), "def two_wells(", "what the shift costs at each minimum")
 
 
 def test_shift_cost_is_half_lambda_delta_squared_while_the_shift_is_small():
@@ -116,7 +100,7 @@ def test_shift_cost_other_wells_and_both_directions(seed):
 # 03 · Momentum: Goh's rate map over (η, μ), and heavy ball with noisy gradients
 
 def _momentum_ns():
-    ns = _namespace("03_momentum", bowl=surfaces.quadratic_bowl(condition_number=50), x0=np.array([-1.8, 0.6]))
+    ns = notebook_namespace("03_momentum", bowl=surfaces.quadratic_bowl(condition_number=50), x0=np.array([-1.8, 0.6]))
     return _run("03_momentum", ns, "def distances(")
 
 
@@ -199,7 +183,7 @@ def _stationary_losses(eigenvalues, lr, mu, noise=1.0, iters=3000):
 
 
 def _noise_ns():
-    return _run("03_momentum", _namespace("03_momentum"), "def noisy_losses(", "speed-up to reach twice the higher floor")
+    return _run("03_momentum", notebook_namespace("03_momentum"), "def noisy_losses(", "speed-up to reach twice the higher floor")
 
 
 def test_noisy_gradients_floor_and_fading_speedup():
@@ -263,8 +247,8 @@ def test_noisy_gradients_other_seeds(seed, num_steps):
 
 def _init_ns():
     X_train, y_train, X_test, y_test = data.load_digits_split(seed=0)
-    ns = _namespace("05_initialization", X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
-    training = _cell("05_initialization", "def lsuv_model(rng):")
+    ns = notebook_namespace("05_initialization", X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+    training = code_cell("05_initialization", "def lsuv_model(rng):")
     assert training.count("curves = {}") == 1
     with quiet_numpy():
         exec(training.split("curves = {}")[0], ns)  # the models, without training them
@@ -356,8 +340,8 @@ def test_measured_stability_limits_match_the_derivation(num_steps):
     from autograder.assignments import get
 
     bowl = surfaces.quadratic_bowl(condition_number=50)
-    ns = _namespace("03_momentum", bowl=bowl, x0=np.array([-1.8, 0.6]))
-    exec(compile(_cell("03_momentum", "def largest_stable_lr(").split("\n\n\nfor label")[0], "bisection", "exec"), ns)
+    ns = notebook_namespace("03_momentum", bowl=bowl, x0=np.array([-1.8, 0.6]))
+    exec(compile(code_cell("03_momentum", "def largest_stable_lr(").split("\n\n\nfor label")[0], "bisection", "exec"), ns)
     measured = {name: ns["largest_stable_lr"](rule, num_steps=num_steps) for name, rule in
                 {"SGD": nets.sgd, "heavy ball": ns["sgd_momentum"], "Nesterov": ns["nesterov_momentum"]}.items()}
     mu, lam = 0.9, 50.0

@@ -27,8 +27,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from assignment_harness import nbgrader, quiet_numpy, solution_namespace, source_notebook  # noqa: E402
-from nnopt_helpers import data, gradcheck, init_checks, nets, plots, surfaces, widgets  # noqa: E402
+from assignment_harness import code_cell, notebook_namespace, nbgrader, quiet_numpy, solution_namespace, source_notebook  # noqa: E402
+from nnopt_helpers import data, gradcheck, init_checks, nets, surfaces, widgets  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -40,27 +40,11 @@ def _one_thread_and_no_figures():
     plt.close("all")
 
 
-def _cell(aid: str, marker: str) -> str:
-    """The source of the one code cell of ``aid``'s source notebook that contains ``marker``."""
-    hits = [c.source for c in source_notebook(aid).cells if c.cell_type == "code" and marker in c.source]
-    assert len(hits) == 1, f"{aid}: {len(hits)} code cells contain {marker!r}"
-    return hits[0]
-
-
-def _namespace(aid: str, **names) -> dict:
-    """The solution functions of ``aid`` plus the notebooks' imports and the given names."""
-    ns = solution_namespace(aid)
-    ns.update(np=np, math=math, plt=plt, plots=plots, nets=nets, surfaces=surfaces, widgets=widgets,
-              data=data, init_checks=init_checks, gradcheck=gradcheck)
-    ns.update(names)
-    return ns
-
-
 def _run(aid: str, ns: dict, marker: str, *, until: str | None = None, replace: dict | None = None) -> dict:
     """Execute the cell containing ``marker`` in ``ns`` (only the part before ``until``, if given),
     with each key of ``replace`` (found exactly once) replaced by its value: a robustness variant of
     the notebook's own code."""
-    source = _cell(aid, marker)
+    source = code_cell(aid, marker)
     if until is not None:
         assert source.count(until) == 1, (aid, until)
         source = source.split(until)[0]
@@ -102,7 +86,7 @@ def _spiral_history(width: int, seed: int, num_steps: int) -> np.ndarray:
 
 
 def _restart_budget(seeds: range) -> dict:
-    ns = _run("02_local_optima", _namespace("02_local_optima"), "widths, restarts = (3, 6, 12, 48), 8",
+    ns = _run("02_local_optima", notebook_namespace("02_local_optima"), "widths, restarts = (3, 6, 12, 48), 8",
               replace=None if seeds == range(8) else {"range(restarts)": f"range({seeds.start}, {seeds.stop})"})
     wide = np.array([_spiral_history(48, s, 1600) for s in seeds])
     narrow = np.array([_spiral_history(6, s, 2000) for s in seeds])
@@ -168,7 +152,7 @@ def _weight_averaging(seeds=(0, 1), num_epochs=30) -> dict:
         replace['(("A", 0), ("B", 1))'] = f'(("A", {seeds[0]}), ("B", {seeds[1]}))'
     if num_epochs != 30:
         replace["num_epochs=30"] = f"num_epochs={num_epochs}"
-    ns = _namespace("02_local_optima")
+    ns = notebook_namespace("02_local_optima")
     try:
         _run("02_local_optima", ns, "def flat(arrays):", replace=replace)
         _run("02_local_optima", ns, "segments = {")
@@ -234,7 +218,7 @@ def test_weight_averaging_other_seeds_and_longer_training(seeds, num_epochs):
 def _l2_versus_decay(seed: int = 0, num_steps: int = 2000) -> dict:
     """The notebook's cell, with another seed or budget for the robustness variant; the Adam + L2
     state of the last step is kept (the cell's ``adam_with_l2`` calls the namespace's ``adam``)."""
-    ns = _namespace("04_adaptive_lr")
+    ns = notebook_namespace("04_adaptive_lr")
     adam, states = ns["adam"], []
 
     def recording_adam(w, dw, config):
@@ -292,7 +276,7 @@ def test_l2_inside_adam_other_seeds_and_longer(seed, num_steps):
 
 def _rosenbrock_panel() -> dict:
     """The notebook's cell (both panels), then RMSProp's runs of the right panel by the same call."""
-    ns = _run("04_adaptive_lr", _namespace("04_adaptive_lr"), "rules = {\"SGD\": nets.sgd")
+    ns = _run("04_adaptive_lr", notebook_namespace("04_adaptive_lr"), "rules = {\"SGD\": nets.sgd")
     paths = {lr: widgets.run_rule(ns["rmsprop"], ns["rosenbrock"].grad, ns["start"], 500, {"learning_rate": lr})
              for lr in ns["grid"]}
     return {"ns": ns, "paths": paths}
@@ -379,7 +363,7 @@ def _symmetry(model_seed: int = 0, shuffle_seed: int = 1) -> dict:
                         "rng=np.random.default_rng(1), record_every": f"rng=np.random.default_rng({shuffle_seed}), record_every"})
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        ns = _run("05_initialization", _namespace("05_initialization", _zero_w2=_zero_w2), "def distinct_columns(",
+        ns = _run("05_initialization", notebook_namespace("05_initialization", _zero_w2=_zero_w2), "def distinct_columns(",
                   replace=replace)
     out = {}
     for line in printed.getvalue().splitlines():
@@ -435,7 +419,7 @@ def _lsuv(weight_seed: int = 4, bias_seed: int = 3, extra: bool = True) -> dict:
     """The notebook's LSUV cell (20 ReLU layers of width 64 on the first 256 training digits), then
     the same ``lsuv_init`` and ``forward_fn`` on the batches of the question, each evaluated on the
     test digits and on the training digits the batch left out: per-layer variances."""
-    ns = _namespace("05_initialization")
+    ns = notebook_namespace("05_initialization")
     _run("05_initialization", ns, "def distinct_columns(", until="\n\n\nfor label")  # the data
     _run("05_initialization", ns, "def draw_weights(", until="\n\n\ntanh_sizes")
     replace = {}
@@ -538,7 +522,7 @@ def test_lsuv_deviation_does_not_grow_with_depth():
     """Robustness for "set at the first layer, not grown": 8 networks (He and orthogonal weights,
     random biases as in the notebook), each fitted on 256 random training digits and evaluated on the
     other 1,091: the mean |log Var| over the networks is no larger in layers 16–20 than in layers 1–5."""
-    ns = _namespace("05_initialization")
+    ns = notebook_namespace("05_initialization")
     _run("05_initialization", ns, "def distinct_columns(", until="\n\n\nfor label")
     _run("05_initialization", ns, "def draw_weights(", until="\n\n\ntanh_sizes")
     X_train, sizes = ns["X_train"], [64] * 21
@@ -618,7 +602,7 @@ def test_blind_gradient_checks_model_answer():
 
     _quotes("06_batch_norm", "written_blind_gradient_checks", "A `dout` constant within each row is not blind",
             "(b) No", "Check with a random `dout` and a non-uniform $\\gamma$")
-    ns = _run("06_batch_norm", _namespace("06_batch_norm"), "dx_buggy = gamma / sigma * (g - g.mean(axis=0))")
+    ns = _run("06_batch_norm", notebook_namespace("06_batch_norm"), "dx_buggy = gamma / sigma * (g - g.mean(axis=0))")
     assert np.abs(ns["dx_ones"]).max() < 1e-13  # the question's 3.6e-15
     r = _blind_check(ns["x"], ns["gamma"], ns["beta"], _dout_kinds(np.random.default_rng(2), 8, 5), ns)
     _assert_blind_spots(r)
@@ -639,7 +623,7 @@ def test_blind_gradient_checks_other_batches(seed, shape):
     N, D = shape
     x = rng.uniform(-5, 5, size=D) + rng.uniform(0.5, 3, size=D) * rng.standard_normal((N, D))
     gamma, beta = rng.uniform(0.5, 2.0, size=D), rng.standard_normal(D)
-    _assert_blind_spots(_blind_check(x, gamma, beta, _dout_kinds(rng, N, D), _namespace("06_batch_norm")))
+    _assert_blind_spots(_blind_check(x, gamma, beta, _dout_kinds(rng, N, D), notebook_namespace("06_batch_norm")))
 
 
 # =============================================================================================
@@ -648,7 +632,7 @@ def test_blind_gradient_checks_other_batches(seed, shape):
 
 def _batch_of_two(seed: int) -> dict:
     """The notebook's sweep (its ``batch_size_sweep``, three epochs) at batch size 2 only."""
-    ns = _run("06_batch_norm", _namespace("06_batch_norm", copy=__import__("copy")), "def batch_size_sweep(",
+    ns = _run("06_batch_norm", notebook_namespace("06_batch_norm", copy=__import__("copy")), "def batch_size_sweep(",
               until="\nbatch_sizes = ")
     norms = {"batch norm": (ns["batchnorm_forward"], ns["batchnorm_backward_alt"]),
              "layer norm": (ns["layernorm_forward"], ns["layernorm_backward"])}
@@ -710,7 +694,7 @@ def test_two_units_other_seeds(seed):
 
 def _base_07(**names) -> dict:
     X_train, y_train, X_test, y_test = data.load_digits_split()
-    return _namespace("07_training_in_practice", X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test, **names)
+    return notebook_namespace("07_training_in_practice", X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test, **names)
 
 
 def _decay_or_grow(seed: int, mode: str, factor: int = 2, phases: int = 4, epochs: int = 8) -> tuple[float, int]:
