@@ -62,13 +62,13 @@ def _run(fn, entry: dict):
     """The named outputs of ``fn`` on the entry's case, through its driver and view (None if it fails: the check explains that)."""
     try:
         return checks.outputs_of(entry, fn)[0]
-    except (checks._Stop, checks.CheckFailed):
+    except (checks.FunctionStopped, checks.CheckFailed):
         return None
 
 
 def _where_it_shows(outputs: dict, entry: dict) -> dict:
     """Only the outputs in which a mistake differs from the expected ones (NaN shows too)."""
-    return {k: v for k, v in outputs.items() if not rel_error(v, entry["expected"][k]) <= checks._tol_for(entry.get("tol"), k)}
+    return {k: v for k, v in outputs.items() if not rel_error(v, entry["expected"][k]) <= checks.tol_for(entry.get("tol"), k)}
 
 
 def mistakes(entry: dict, mutants: dict, *, where_it_shows: bool = False, same_shapes: bool = False) -> list[dict]:

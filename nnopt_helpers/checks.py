@@ -393,7 +393,8 @@ def _stale_state(key: str, act, exp, step_axis: bool) -> str:
     return ""
 
 
-def _tol_for(tol, key: str) -> float:
+def tol_for(tol, key: str) -> float:
+    """The tolerance of output ``key``: an entry's ``tol`` may be one number or one per output."""
     if isinstance(tol, Mapping):
         return float(tol.get(key, DEFAULT_TOL))
     return float(DEFAULT_TOL if tol is None else tol)
@@ -419,7 +420,7 @@ def check_outputs(check_name: str, actual: Mapping, expected_entry: Mapping, *, 
     missing = [k for k in expected if k not in actual]
     if missing:
         raise CheckFailed(f"✗ {check_name}: no output named {_join(repr(k) for k in missing)} was produced.")
-    results = [_compare(key, actual[key], exp, _tol_for(tol, key), atol, step_axis) for key, exp in expected.items()]
+    results = [_compare(key, actual[key], exp, tol_for(tol, key), atol, step_axis) for key, exp in expected.items()]
     worst = max((err for err, _ in results), default=0.0)
     problems = [bad for _, bad in results if bad]
     mutated = list(_extra or [])
@@ -450,7 +451,7 @@ def _matches(actual: Mapping, mistake: Mapping, tol, atol: float, step_axis: boo
     for key, value in outputs.items():
         if key not in actual:
             return False
-        _, bad = _compare(key, actual[key], value, _tol_for(mtol, key), atol, step_axis)
+        _, bad = _compare(key, actual[key], value, tol_for(mtol, key), atol, step_axis)
         if bad:
             return False
     return True
@@ -460,7 +461,7 @@ def _matches(actual: Mapping, mistake: Mapping, tol, atol: float, step_axis: boo
 # Running the learner's function: the hidden tests' drivers, on the check's public case
 
 
-class _Stop(BaseException):
+class FunctionStopped(BaseException):
     """The learner's function raised (``exc``) or returned None: ends the driver's run at once.
 
     A BaseException, so that the drivers (which turn every ``Exception`` into data) let it through
@@ -479,9 +480,9 @@ def _guard(fn: Callable, fn_name: str) -> Callable:
         try:
             out = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - every learner error is explained
-            raise _Stop(fn_name, exc) from exc
+            raise FunctionStopped(fn_name, exc) from exc
         if out is None:
-            raise _Stop(fn_name, None)
+            raise FunctionStopped(fn_name, None)
         return out
 
     guarded.__name__ = fn_name
@@ -502,7 +503,7 @@ def _explain_exception(fn_name: str, exc: BaseException) -> str:
     return text + "\n(The traceback above shows the line in your code.)"
 
 
-def _stopped(check_name: str, stop: _Stop) -> BaseException:
+def _stopped(check_name: str, stop: FunctionStopped) -> BaseException:
     """The exception a check raises when the learner's function raised or returned None."""
     if stop.exc is None:
         return CheckFailed(f"✗ {check_name}: {stop.fn_name} returned None. "
@@ -517,7 +518,7 @@ def outputs_of(entry: Mapping, fn: Callable, forward: Callable | None = None):
     """Run ``fn`` through the entry's driver on its case; return ``(named outputs, inputs modified in place)``.
 
     ``forward``: for a backward pass, the forward pass whose cache it takes (default: the function
-    named by the case, next to ``fn``). Raises ``_Stop`` (the function raised or returned None) or
+    named by the case, next to ``fn``). Raises ``FunctionStopped`` (the function raised or returned None) or
     :class:`CheckFailed` (what it returned has the wrong structure, said in the learner's words).
     """
     from autograder.drivers import DRIVERS
@@ -575,7 +576,7 @@ def run_check(assignment_id, check_name: str, fn: Callable, call=None, *, path=N
         raise TypeError(f"call: expected backward_through(forward) or a view of init_checks, got {call!r}")
     try:
         actual, mutated = outputs_of(entry, fn, getattr(call, "forward", None))
-    except _Stop as stop:
+    except FunctionStopped as stop:
         raise _stopped(check_name, stop) from stop.exc
     except CheckFailed as exc:
         raise CheckFailed(f"✗ {check_name}: {exc}") from None

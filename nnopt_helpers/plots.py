@@ -97,7 +97,8 @@ def _as_curve(label, y) -> np.ndarray:
     return y
 
 
-def _as_path(label, path) -> np.ndarray:
+def as_path(label, path) -> np.ndarray:
+    """``path`` as a float64 (T, 2) array, or a ValueError that names the path by ``label``."""
     try:
         p = np.asarray(path, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -160,20 +161,20 @@ def plot_contour_paths(surface, paths=None, ax=None, n=200, levels=30, title=Non
     colorbar: draw a colour bar; default only when this function creates the figure.
     Returns the Figure.
     """
-    checked = {label: _as_path(label, p) for label, p in (paths or {}).items()}
+    checked = {label: as_path(label, p) for label, p in (paths or {}).items()}
     fig, ax, created = _new_axes(ax, figsize=(6.0, 5.0))
-    marks = _draw_surface(ax, surface, grid=grid, n=n, levels=levels, show_minima=show_minima,
+    marks = draw_surface(ax, surface, grid=grid, n=n, levels=levels, show_minima=show_minima,
                           colorbar=colorbar if colorbar is not None else created)
-    _, handles = _draw_paths(ax, checked, surface.bounds)
+    _, handles = draw_paths(ax, checked, surface.bounds)
     ax.set_title(title if title is not None else getattr(surface, "name", "surface"))
-    legend = _path_legend(ax, handles + marks)
+    legend = path_legend(ax, handles + marks)
     if created and legend is not None:  # room for the legend rows, so the axes keep their size
         rows = -(-len(handles + marks) // _legend_columns(handles + marks))
         fig.set_size_inches(6.0, 4.4 + 0.22 * rows)
     return fig
 
 
-def _draw_surface(ax, surface, grid=None, n=200, levels=30, show_minima=True, colorbar=False) -> list:
+def draw_surface(ax, surface, grid=None, n=200, levels=30, show_minima=True, colorbar=False) -> list:
     """Contours, limits, labels, minima and saddles of a 2-D surface; returns legend handles."""
     if getattr(surface, "dim", 2) != 2:
         raise ValueError(f"a contour plot needs a 2-D surface; {surface.name!r} has dim={surface.dim}")
@@ -218,7 +219,7 @@ def _draw_surface(ax, surface, grid=None, n=200, levels=30, show_minima=True, co
     return handles
 
 
-def _draw_paths(ax, paths: Mapping[str, np.ndarray], bounds) -> tuple[list, list]:
+def draw_paths(ax, paths: Mapping[str, np.ndarray], bounds) -> tuple[list, list]:
     """Draw checked (T, 2) paths; returns (all artists drawn, legend handles)."""
     (xmin, xmax), (ymin, ymax) = bounds
     span = max(xmax - xmin, ymax - ymin)
@@ -262,7 +263,7 @@ def _legend_columns(handles, width_chars=72) -> int:
     return max(1, min(3, len(handles), width_chars // (longest + 6)))
 
 
-def _path_legend(ax, handles):
+def path_legend(ax, handles):
     """Legend below the axes: inside, it would hide parts of the paths."""
     if not handles:
         return None

@@ -217,7 +217,7 @@ class _ContourView:
         else:
             self.ax = fig.add_axes([0.13, 0.25, 0.8, 0.67])
             self.loss_ax = None
-        self.marks = plots._draw_surface(self.ax, surface, grid=surface.grid(n))
+        self.marks = plots.draw_surface(self.ax, surface, grid=surface.grid(n))
         self.ax.set_title(getattr(surface, "name", "surface"))
         self.blit = _BlitFigure(fig)
         hidden = [self.loss_ax] if self.loss_ax is not None else []
@@ -227,9 +227,9 @@ class _ContourView:
     def draw(self, paths: Mapping) -> bytes:
         for a in self.artists:
             a.remove()
-        checked = {k: plots._as_path(k, p) for k, p in paths.items()}
-        self.artists, handles = plots._draw_paths(self.ax, checked, self.surface.bounds)
-        legend = plots._path_legend(self.ax, handles + self.marks)
+        checked = {k: plots.as_path(k, p) for k, p in paths.items()}
+        self.artists, handles = plots.draw_paths(self.ax, checked, self.surface.bounds)
+        legend = plots.path_legend(self.ax, handles + self.marks)
         frame = self.artists + self.marks + [legend]  # minima stay on top of the paths
         if self.loss_ax is not None:
             self.loss_ax.cla()
@@ -410,7 +410,7 @@ class _BasinView(_FrameView):
         super().__init__(_new_figure((6.2, 5.9), static), static)
         self.surface = surface
         ax = self.ax = self.fig.add_axes([0.12, 0.27, 0.8, 0.64])
-        marks = plots._draw_surface(ax, surface, grid=surface.grid(n))
+        marks = plots.draw_surface(ax, surface, grid=surface.grid(n))
         minima = np.asarray(surface.minima, dtype=np.float64).reshape(-1, 2)
         (x0, x1), (y0, y1) = surface.bounds
         if labels is not None and len(minima):
@@ -428,7 +428,7 @@ class _BasinView(_FrameView):
                                 markeredgewidth=2, linestyle="none", zorder=4, label="start")
         self.ends = [ax.plot([], [], marker="s", markersize=8, color=c, markeredgecolor="black", linestyle="none",
                              zorder=4)[0] for c in plots.PALETTE[:2]]
-        plots._path_legend(ax, [self.plain, self.noisy, self.start] + marks)
+        plots.path_legend(ax, [self.plain, self.noisy, self.start] + marks)
         self.title = _title(self.fig, 0.955)
         span = max(x1 - x0, y1 - y0)
         self._clip = (min(x0, y0) - 10 * span, max(x1, y1) + 10 * span)  # far-off points confuse the renderer
@@ -543,7 +543,7 @@ def basin_explorer(surface, x0, num_steps=200, noise_range=(0.0, 0.5), *, learni
                 with np.errstate(all="ignore"):
                     out = perturbed_descent(surface.grad, start.copy(), learning_rate, num_steps, sigma,
                                             np.random.default_rng(seed))
-                data["perturbed"] = plots._as_path("perturbed_descent's result", out)
+                data["perturbed"] = plots.as_path("perturbed_descent's result", out)
             except Exception as exc:  # noqa: BLE001 - show the learner's error next to the plot
                 messages.append(_learner_error(getattr(perturbed_descent, "__name__", "perturbed_descent"), exc))
         view.outcome = {}

@@ -3,6 +3,8 @@
 - no function in ``autograder/`` or ``nnopt_helpers/`` is more complex than ``MAX_COMPLEXITY``
   (radon's cyclomatic complexity, measured with its Python API);
 - every third-party module they import is declared in ``pyproject.toml``'s dependencies;
+- layers read top-down: no module uses another module's private (``_``-prefixed) names, and the
+  modules' top-level imports form no cycle;
 - no ``.py``, ``.ipynb`` or ``.md`` file refers to the planning document that is not in this
   repository (the conventions live in ``docs/conventions.md``).
 """
@@ -164,7 +166,107 @@ def test_every_third_party_import_is_declared():
 
 
 # ----------------------------------------------------------------------------------------------
-# (c) references
+# (c) layers
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in _package_files()}
+
+
+def _imported(module: str, path: Path, node: ast.ImportFrom) -> str:
+    """The absolute name of the module a ``from ... import`` reads from."""
+    if node.level == 0:
+        return node.module or ""
+    base = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    base = base[:len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _private_uses(module: str, path: Path, modules: dict) -> list[str]:
+    """Private names of the packages' modules that ``module`` imports or reads as attributes."""
+    tree, uses, aliases = ast.parse(path.read_text(encoding="utf-8")), [], {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            source = _imported(module, path, node)
+            for alias in node.names:
+                target = f"{source}.{alias.name}"
+                if target in modules:  # a module imported by name: its attributes are checked below
+                    aliases[alias.asname or alias.name] = target
+                elif source in modules and source != module and _private(alias.name):
+                    uses.append(f"{module}:{node.lineno} imports {source}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in modules and alias.asname:
+                    aliases[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases \
+                and aliases[node.value.id] != module and _private(node.attr):
+            uses.append(f"{module}:{node.lineno} reads {aliases[node.value.id]}.{node.attr}")
+    return uses
+
+
+def test_no_module_uses_another_modules_private_names():
+    modules = _modules()
+    uses = [u for m, p in modules.items() for u in _private_uses(m, p, modules)]
+    assert uses == [], "make these public (no leading underscore) or keep them in their module:\n" + "\n".join(uses)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the packages' modules it imports at import time (top level; function-local imports,
+    which defer on purpose, do not count)."""
+    modules, graph = _modules(), {}
+    for module, path in modules.items():
+        deps = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom):
+                source = _imported(module, path, node)
+                deps |= {f"{source}.{a.name}" if f"{source}.{a.name}" in modules else source for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names}
+        graph[module] = {d for d in deps if d in modules and d != module}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    state, cycles = {}, []
+
+    def visit(u, stack):
+        state[u] = "open"
+        stack.append(u)
+        for v in sorted(graph[u]):
+            if state.get(v) == "open":
+                cycles.append(stack[stack.index(v):] + [v])
+            elif v not in state:
+                visit(v, stack)
+        stack.pop()
+        state[u] = "done"
+
+    for u in sorted(graph):
+        if u not in state:
+            visit(u, [])
+    return cycles
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c", "a"]]
+
+
+def test_top_level_imports_form_no_cycle():
+    cycles = _cycles(_import_graph())
+    assert cycles == [], "\n".join(" -> ".join(c) for c in cycles)
+
+
+# ----------------------------------------------------------------------------------------------
+# (d) references
 
 
 def _repository_files(suffixes):

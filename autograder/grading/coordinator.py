@@ -393,14 +393,14 @@ def _check_id(result: dict) -> None:
 
 
 def _feedback_file(out_dir: Path, result: dict) -> Path:
-    """Where the result's feedback page is in OUT (see :func:`_write_files_of`)."""
+    """Where the result's feedback page is in OUT (see :func:`write_files_of`)."""
     return (out_dir / "feedback" / _safe_name(result["student_id"]) / result["assignment"]
             / f"{Path(result['notebook']).stem}.html")
 
 
 def stored_results(out_dir: Path, student_id: str | None = None) -> list[dict]:
     """Every stored result in ``OUT/results/`` that is what its file name says (the student id's safe name),
-    with its feedback page read back from OUT (see :func:`_save_result`); a page that is gone or was changed
+    with its feedback page read back from OUT (see :func:`save_result`); a page that is gone or was changed
     leaves the result without ``feedback_html`` and marked ``feedback_lost``. With ``student_id``, only
     that student's file is read."""
     found = []
@@ -436,9 +436,9 @@ def _load_cached(out_dir: Path, student_id: str, key: str) -> dict | None:
     return mine[0]
 
 
-def _save_result(out_dir: Path, result: dict) -> None:
+def save_result(out_dir: Path, result: dict) -> None:
     """``OUT/results/<name>.json``: the result, but its feedback page, which is written to OUT beside it
-    (:func:`_write_files_of`) and only named here by its SHA-256 (half the file's size)."""
+    (:func:`write_files_of`) and only named here by its SHA-256 (half the file's size)."""
     path = out_dir / "results" / f"{_safe_name(result['student_id'])}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {k: v for k, v in result.items() if k != "feedback_lost"}
@@ -666,13 +666,13 @@ def _write_files(course: Course, opts: GradeOptions, results: list[dict], assign
     A student whose files cannot be written is marked ``grader-error``; the others are written."""
     for r in results:
         try:
-            _write_files_of(course, Path(opts.out_dir), r, assignment_id, notebook, submissions,
+            write_files_of(course, Path(opts.out_dir), r, assignment_id, notebook, submissions,
                             course_files and "bad-student-id" not in (r.get("flags") or []))
         except Exception as exc:  # noqa: BLE001 - one student's files must not stop the others'
             _mark(r, "grader-error", f"the feedback or autograded files could not be written: {type(exc).__name__}: {exc}"[:300])
 
 
-def _write_files_of(course: Course, out_dir: Path, r: dict, assignment_id: str, notebook: str,
+def write_files_of(course: Course, out_dir: Path, r: dict, assignment_id: str, notebook: str,
                     submissions: dict, course_files: bool) -> None:
     stem = Path(notebook).stem
     sid = r["student_id"]
@@ -811,7 +811,7 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
         names = [ex.name for ex in assignment.exercises]
         csv_path = _write_all(course, opts, results, aid, notebook, master, subs, names)
         if opts.report:
-            _write_report(out_dir, results + (_other_students(out_dir, results, aid) if opts.students else []), log)
+            write_class_report(out_dir, results + (_other_students(out_dir, results, aid) if opts.students else []), log)
         seconds = time.monotonic() - t0
         where = (f"dask scheduler {opts.scheduler if isinstance(opts.scheduler, str) else 'client'}"
                  if opts.scheduler is not None else f"{opts.workers or os.cpu_count()} local workers")
@@ -825,7 +825,7 @@ def grade_class(opts: GradeOptions, log=print) -> ClassResult:
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def _write_report(out_dir: Path, results: list[dict], log) -> None:
+def write_class_report(out_dir: Path, results: list[dict], log) -> None:
     """The class report (never at the cost of the grades: a failure is logged)."""
     from .report import write_report
 
@@ -933,7 +933,7 @@ def _grade_jobs(jobs: list[GradeJob], opts: GradeOptions, out_dir: Path, results
         try:
             _check_id(res)
             if res.get("status") != "grader-error":
-                _save_result(out_dir, res)
+                save_result(out_dir, res)
         except Exception as exc:  # noqa: BLE001 - e.g. a file system that refuses the name: this student only
             _mark(res, "grader-error", f"the result could not be saved: {type(exc).__name__}: {exc}"[:300])
         if progress is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from .coordinator import _save_result, _write_files_of, _write_report, load_course, stored_results
+from .coordinator import save_result, write_files_of, write_class_report, load_course, stored_results
 from .options import default
 from .records import HIDDEN_DELIMITERS, SubmissionResult
 from .worker import render_feedback
@@ -56,14 +56,14 @@ def render_stored_feedback(out_dir: Path, course_dir: Path | None = None, *, stu
         result = SubmissionResult.from_dict(r)
         render_feedback(result, nbformat.reads(result.autograded, as_version=4), hidden, timeout)
         r.update(result.to_dict())
-        _save_result(out_dir, r)
+        save_result(out_dir, r)
         ours = course is not None and "bad-student-id" not in (r.get("flags") or [])
         subs = {r["student_id"]: _nbgrader_files(course, r)} if ours else {}
-        _write_files_of(course, out_dir, r, r["assignment"], r["notebook"], subs, ours)
+        write_files_of(course, out_dir, r, r["assignment"], r["notebook"], subs, ours)
         if bar is not None:
             bar.update()
     if bar is not None:
         bar.close()
     if todo:
-        _write_report(out_dir, _stored_results(out_dir, None), log)
+        write_class_report(out_dir, _stored_results(out_dir, None), log)
     return len(todo), already
