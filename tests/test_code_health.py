@@ -18,7 +18,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pytest
 from radon.complexity import add_inner_blocks, cc_visit
 from radon.visitors import Function
 
