@@ -307,6 +307,10 @@ def test_rmsprop_large_rates_model_answer():
     assert all(np.all(np.isfinite(path)) for path in paths.values())  # never diverges
     # the text's reason: a step is at most η/√(1 − ρ) = 10 η per coordinate (G ≥ (1 − ρ)·g²)
     assert max(np.abs(np.diff(path, axis=0)).max() / lr for lr, path in paths.items()) <= 10 + 1e-9
+    # and AdaGrad's at most η (G ≥ g²), on the same grid and start
+    adagrad = {lr: widgets.run_rule(ns["adagrad"], ns["rosenbrock"].grad, ns["start"], 500, {"learning_rate": lr})
+               for lr in grid}
+    assert max(np.abs(np.diff(path, axis=0)).max() / lr for lr, path in adagrad.items()) <= 1 + 1e-9
     assert f[grid[11]][-1] == pytest.approx(165, rel=0.03) and f[grid[12]][-1] == pytest.approx(32, rel=0.03)
     assert f[grid[11]][-1] > f0 and f[grid[12]][-1] > f0
     below = grid[[f[lr][-1] < 1 for lr in grid]]
